@@ -1,0 +1,180 @@
+//! Catalog import (all or nothing, every error with row and column) and export.
+
+use std::collections::{HashMap, HashSet};
+
+use shuqiao_catalog_files::{FileFormat, ImportError, ParsedEntry};
+use shuqiao_domain::entry::{Entry, Status};
+use shuqiao_domain::roles::Role;
+use shuqiao_domain::validate::validate_entry;
+use shuqiao_store::accounts::{self, DepartmentRow};
+use shuqiao_store::catalog::{self, EntryRow};
+use shuqiao_store::ts;
+
+use crate::index::parse_entry;
+use crate::platform::Principal;
+use crate::{AppError, Platform, Result};
+
+/// Who imports: a cataloger through the API (entries become drafts of its department), or the operator on the
+/// command line (each entry goes to the department named by its provider credit code; optionally published).
+pub enum Importer<'a> {
+    Cataloger(&'a Principal),
+    Operator { publish: bool },
+}
+
+const PROVIDER_CODE_COLUMN: &str = "信息资源提供方代码";
+
+/// Imports a file. Either every entry is imported or nothing is, and the error lists every problem found.
+/// `progress(done, total)` is called as entries are written.
+pub async fn import(
+    p: &Platform,
+    importer: Importer<'_>,
+    format: FileFormat,
+    bytes: &[u8],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<usize> {
+    if let Importer::Cataloger(who) = &importer {
+        who.require(&[Role::Cataloger])?;
+    }
+    let parsed = shuqiao_catalog_files::parse(format, bytes).map_err(AppError::Import)?;
+    let mut c = p.store.reader().await?;
+    let departments: HashMap<String, DepartmentRow> =
+        accounts::all_departments(&mut c).await?.into_iter().map(|d| (d.credit_code.clone(), d)).collect();
+    drop(c);
+    let caller_dept = match &importer {
+        Importer::Cataloger(who) => {
+            let id = who.department()?;
+            Some(departments.values().find(|d| d.id == id).cloned().ok_or_else(|| {
+                AppError::Forbidden("此账号所属部门不存在 (the caller's department does not exist)".into())
+            })?)
+        }
+        Importer::Operator { .. } => None,
+    };
+    let mut errors: Vec<ImportError> = Vec::new();
+    let mut planned = Vec::with_capacity(parsed.len());
+    let mut codes_in_file = HashSet::new();
+    let mut c = p.store.reader().await?;
+    for pe in &parsed {
+        let dept = resolve_department(pe, caller_dept.as_ref(), &departments, &mut errors);
+        match validate_entry(&pe.input, &p.rules) {
+            Ok(spec) => {
+                if let Some(code) = spec.code {
+                    if !codes_in_file.insert(code) {
+                        let (row, column) = pe.locate("code");
+                        errors.push(ImportError {
+                            row,
+                            column,
+                            message: format!("文件中信息资源代码 {code} 重复 (duplicate code in file)"),
+                        });
+                    } else if catalog::code_exists(&mut c, &code.to_string()).await? {
+                        let (row, column) = pe.locate("code");
+                        errors.push(ImportError {
+                            row,
+                            column,
+                            message: format!("信息资源代码 {code} 已存在 (code already exists)"),
+                        });
+                    }
+                }
+                if let Some(d) = dept {
+                    planned.push((spec, d));
+                }
+            }
+            Err(field_errors) => {
+                for fe in field_errors {
+                    let (row, column) = pe.locate(&fe.field);
+                    errors.push(ImportError { row, column, message: fe.message });
+                }
+            }
+        }
+    }
+    drop(c);
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| a.row.cmp(&b.row).then_with(|| a.column.cmp(&b.column)));
+        return Err(AppError::Import(errors));
+    }
+    let publish = matches!(importer, Importer::Operator { publish: true });
+    let who = match &importer {
+        Importer::Cataloger(w) => w.id.clone(),
+        Importer::Operator { .. } => "operator".to_owned(),
+    };
+    let now_t = p.now();
+    let now = ts(now_t);
+    let total = planned.len();
+    let mut taken = codes_in_file;
+    let mut rows: Vec<EntryRow> = Vec::with_capacity(total);
+    let mut tx = p.store.begin().await?;
+    for (i, (spec, dept)) in planned.into_iter().enumerate() {
+        let mut row = crate::catalog::insert_new(&mut tx, spec, &dept, &who, &now, &mut taken).await?;
+        if publish {
+            let mut entry = parse_entry(&row)?;
+            entry.status = Status::Published;
+            entry.published_on = Some(crate::catalog::today_cn(now_t));
+            row.status = Status::Published.as_str().to_owned();
+            row.published_at = Some(now.clone());
+            row.data = serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.into()))?;
+            catalog::update(&mut tx, &row, Status::Draft.as_str()).await?;
+        }
+        rows.push(row);
+        progress(i + 1, total);
+    }
+    shuqiao_store::commit(tx).await?;
+    crate::index::apply(p, &rows, &[]).await?;
+    Ok(total)
+}
+
+fn resolve_department(
+    pe: &ParsedEntry,
+    caller: Option<&DepartmentRow>,
+    departments: &HashMap<String, DepartmentRow>,
+    errors: &mut Vec<ImportError>,
+) -> Option<DepartmentRow> {
+    let code = pe.provider_credit_code.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let (row, column) = pe.locate("provider.credit_code");
+    let column = if column.is_empty() { PROVIDER_CODE_COLUMN.to_owned() } else { column };
+    match (caller, code) {
+        (Some(dept), None) => Some(dept.clone()),
+        (Some(dept), Some(code)) if code == dept.credit_code => Some(dept.clone()),
+        (Some(_), Some(code)) => {
+            errors.push(ImportError {
+                row,
+                column,
+                message: format!(
+                    "提供方代码 {code} 不是本部门 (only the caller's own department's entries can be imported)"
+                ),
+            });
+            None
+        }
+        (None, Some(code)) => match departments.get(code) {
+            Some(d) => Some(d.clone()),
+            None => {
+                errors.push(ImportError {
+                    row,
+                    column,
+                    message: format!("提供方代码 {code} 未登记 (unknown department)"),
+                });
+                None
+            }
+        },
+        (None, None) => {
+            errors.push(ImportError {
+                row,
+                column,
+                message: "缺少提供方代码 (the provider's credit code is required)".into(),
+            });
+            None
+        }
+    }
+}
+
+/// `GET /catalog/export`: every published entry, in the requested format.
+pub async fn export(p: &Platform, format: FileFormat, base_url: &str) -> Result<Vec<u8>> {
+    let mut c = p.store.reader().await?;
+    let rows = catalog::served_all(&mut c, None, true).await?;
+    let entries: Vec<Entry> = rows.iter().map(parse_entry).collect::<Result<_>>()?;
+    shuqiao_catalog_files::export(format, &entries, base_url)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("export: {e}")))
+}
+
+/// The empty department template (xlsx) with instructions.
+pub fn template() -> Result<Vec<u8>> {
+    shuqiao_catalog_files::template_xlsx().map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
+}

@@ -1,0 +1,51 @@
+use shuqiao_catalog_files::ImportError;
+use shuqiao_domain::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not authenticated, or the token expired.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Unknown, or not visible to the caller.
+    #[error("{0}")]
+    NotFound(String),
+    /// Wrong state for this action, or a duplicate.
+    #[error("{0}")]
+    Conflict(String),
+    /// Every problem of a request, each naming its field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// Every problem of an import file, each with row and column.
+    #[error("import failed")]
+    Import(Vec<ImportError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn field(field: &str, message: impl Into<String>) -> AppError {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<shuqiao_store::StoreError> for AppError {
+    fn from(e: shuqiao_store::StoreError) -> Self {
+        match e {
+            shuqiao_store::StoreError::Duplicate(m) => AppError::Conflict(format!("记录已存在 (duplicate: {m})")),
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<shuqiao_search::SearchError> for AppError {
+    fn from(e: shuqiao_search::SearchError) -> Self {
+        AppError::Internal(anyhow::anyhow!("search index: {e}"))
+    }
+}

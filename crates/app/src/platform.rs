@@ -1,0 +1,146 @@
+//! The running platform: store, search index, rule set and calendar, and who is calling.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use shuqiao_domain::calendar::Calendar;
+use shuqiao_domain::roles::Role;
+use shuqiao_domain::rules::RuleSet;
+use shuqiao_search::CatalogIndex;
+use shuqiao_store::Store;
+use time::OffsetDateTime;
+
+use crate::auth::LoginThrottle;
+use crate::{AppError, Result};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the SQLite database (unless `database_url` is given), the search index and keys live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` (or `sqlite://…`); `None` means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub rules: RuleSet,
+    /// How long a login session lasts.
+    pub session_hours: i64,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf) -> Config {
+        Config { data_dir, database_url: None, rules: RuleSet::national_2025(), session_hours: 8 }
+    }
+}
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct Platform {
+    pub store: Store,
+    pub index: Arc<CatalogIndex>,
+    pub rules: Arc<RuleSet>,
+    pub calendar: Arc<Calendar>,
+    pub config: Arc<Config>,
+    pub(crate) throttle: Arc<LoginThrottle>,
+}
+
+impl Platform {
+    /// Opens the store (applying migrations) and the search index (rebuilding it from the store when it is missing
+    /// or does not match).
+    pub async fn open(config: Config) -> Result<Platform> {
+        let store = match &config.database_url {
+            Some(url) => Store::connect(url).await,
+            None => Store::open_sqlite(&config.data_dir).await,
+        }
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("opening the database: {e}")))?;
+        let index_dir = match store.backend() {
+            shuqiao_store::Backend::Sqlite => config.data_dir.join("index"),
+            // Several databases may share one data dir in tests; keep their indexes apart.
+            shuqiao_store::Backend::Postgres => config.data_dir.join(format!("index-{}", db_tag(&config))),
+        };
+        let index = CatalogIndex::open_or_create(&index_dir)?;
+        let platform = Platform {
+            store,
+            index: Arc::new(index),
+            rules: Arc::new(config.rules.clone()),
+            calendar: Arc::new(Calendar::builtin()),
+            config: Arc::new(config),
+            throttle: Arc::new(LoginThrottle::default()),
+        };
+        platform.ensure_index().await?;
+        Ok(platform)
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    /// Rebuilds the index if its document count differs from the store's current versions.
+    pub async fn ensure_index(&self) -> Result<()> {
+        let expected = crate::index::count_current(self).await?;
+        if self.index.num_docs() != expected {
+            tracing::info!(expected, found = self.index.num_docs(), "rebuilding the catalog search index");
+            crate::index::rebuild(self).await?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the index from the store unconditionally (`shuqiao admin reindex`).
+    pub async fn reindex(&self) -> Result<u64> {
+        crate::index::rebuild(self).await?;
+        Ok(self.index.num_docs())
+    }
+}
+
+fn db_tag(config: &Config) -> String {
+    use sha2::Digest;
+    let url = config.database_url.as_deref().unwrap_or_default();
+    hex::encode(&sha2::Sha256::digest(url.as_bytes())[..6])
+}
+
+/// Who is calling: a user (session token) or an API client (client token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    /// User id or client id.
+    pub id: String,
+    /// Username, or the client's name.
+    pub name: String,
+    pub department: Option<String>,
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User,
+    Client,
+}
+
+impl Principal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Fails with 403 unless the caller holds one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<()> {
+        if roles.iter().any(|r| self.has(*r)) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.label_zh()).collect();
+            Err(AppError::Forbidden(format!(
+                "需要以下角色之一：{} (requires one of the roles: {})",
+                names.join("、"),
+                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+
+    /// The caller's department, or 403 for accounts without one.
+    pub fn department(&self) -> Result<&str> {
+        self.department
+            .as_deref()
+            .ok_or_else(|| AppError::Forbidden("此账号不属于任何部门 (this account belongs to no department)".into()))
+    }
+
+    /// Whether the caller may see non-public catalog versions of `department`.
+    pub fn sees_drafts_of(&self, department: &str) -> bool {
+        self.has(Role::Authority) || self.department.as_deref() == Some(department)
+    }
+}

@@ -1,0 +1,298 @@
+//! `shuqiao`: the platform (`serve`, `demo`) and its operator commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use shuqiao_app::catalog_io::{self, Importer};
+use shuqiao_app::{Config, Platform};
+use shuqiao_catalog_files::FileFormat;
+use shuqiao_domain::rules::RuleSet;
+
+#[derive(Parser)]
+#[command(
+    name = "shuqiao",
+    version,
+    about = "数桥 Shuqiao — 政务数据共享交换平台 (government data sharing and exchange platform)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 运行平台 Run the platform.
+    Serve(ServeArgs),
+    /// 运行演示平台 Run the platform with a demo province (河北省) seeded into an empty store.
+    Demo(ServeArgs),
+    /// 目录导入导出 Catalog import and export, directly on the store.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// 规则集 Rule sets.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// 运维 Operator tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Data directory: SQLite database, search index, keys.
+    #[arg(long, default_value = "./shuqiao-data", env = "SHUQIAO_DATA")]
+    data: PathBuf,
+    /// Database URL (postgres://…); default: SQLite in the data directory.
+    #[arg(long, env = "SHUQIAO_DATABASE")]
+    database: Option<String>,
+    /// Rule set file (TOML); default: the built-in national-2025.
+    #[arg(long, env = "SHUQIAO_RULES")]
+    rules: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SHUQIAO_LISTEN")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import entries from an xlsx, csv or json file (all or nothing). Each entry goes to the department named by
+    /// its provider credit code.
+    Import {
+        file: PathBuf,
+        /// Publish the imported entries at once (operator migration of an approved catalog).
+        #[arg(long)]
+        publish: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Export the published catalog.
+    Export {
+        /// Output file; its extension (xlsx, csv, json, jsonld) picks the format unless --format is given.
+        out: PathBuf,
+        #[arg(long)]
+        format: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Check a rule set file and print it as the platform reads it.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Rebuild the catalog search index from the store.
+    Reindex {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误 error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SHUQIAO_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tantivy=warn"));
+    let json = std::env::var("SHUQIAO_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn config(args: &StoreArgs) -> anyhow::Result<Config> {
+    let mut cfg = Config::new(args.data.clone());
+    cfg.database_url = args.database.clone();
+    if let Some(path) = &args.rules {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the rule set {}: {e}", path.display()))?;
+        cfg.rules = RuleSet::from_toml(&text).map_err(|e| anyhow::anyhow!("rule set {}: {e}", path.display()))?;
+    }
+    Ok(cfg)
+}
+
+async fn open(args: &StoreArgs) -> anyhow::Result<Platform> {
+    Platform::open(config(args)?).await.map_err(|e| anyhow::anyhow!("{e:#}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args, false).await,
+        Command::Demo(args) => serve(args, true).await,
+        Command::Catalog { command: CatalogCommand::Import { file, publish, store } } => {
+            let format =
+                file.extension().and_then(|e| e.to_str()).and_then(FileFormat::from_name).ok_or_else(|| {
+                    anyhow::anyhow!("{}: the file name must end in .xlsx, .csv or .json", file.display())
+                })?;
+            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let platform = open(&store).await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message("导入 importing");
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let result = catalog_io::import(&platform, Importer::Operator { publish }, format, &bytes, &progress).await;
+            bar.finish_and_clear();
+            match result {
+                Ok(n) => {
+                    println!(
+                        "已导入 {n} 条信息资源 (imported {n} entries){}",
+                        if publish { "，已发布 (published)" } else { "" }
+                    );
+                    Ok(())
+                }
+                Err(shuqiao_app::AppError::Import(errors)) => {
+                    for e in &errors {
+                        eprintln!("第 {} 行 row {}, 列 column “{}”: {}", e.row, e.row, e.column, e.message);
+                    }
+                    anyhow::bail!("{} problem(s) in {}; nothing was imported", errors.len(), file.display())
+                }
+                Err(e) => Err(anyhow::anyhow!("{e}")),
+            }
+        }
+        Command::Catalog { command: CatalogCommand::Export { out, format, store } } => {
+            let name =
+                format.or_else(|| out.extension().and_then(|e| e.to_str()).map(str::to_owned)).unwrap_or_default();
+            let format = FileFormat::from_name(&name)
+                .ok_or_else(|| anyhow::anyhow!("unknown format `{name}`: use xlsx, csv, json or dcat"))?;
+            let platform = open(&store).await?;
+            let bytes = catalog_io::export(&platform, format, "http://localhost:8080")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            println!("已导出到 {} (exported)", out.display());
+            Ok(())
+        }
+        Command::Rules { command: RulesCommand::Check { file } } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let rules = RuleSet::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("{}", serde_json::to_string_pretty(&rules)?);
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Reindex { store } } => {
+            let platform = open(&store).await?;
+            let n = platform.reindex().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("索引已重建，{n} 个文档 (index rebuilt: {n} documents)");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr()?;
+    let state = shuqiao_server::AppState::new();
+    let server_state = state.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stop_rx2 = stop_rx.clone();
+    let server = tokio::spawn(shuqiao_server::serve(listener, server_state, async move {
+        let _ = stop_rx2.wait_for(|s| *s).await;
+    }));
+    tracing::info!(%local, "listening");
+    println!("数桥 Shuqiao listening on http://{local}");
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let platform = tokio::select! {
+        p = open(&args.store) => p?,
+        _ = wait_stop(stop_rx.clone()) => return Ok(()),
+    };
+    let admin_pw = std::env::var("SHUQIAO_ADMIN_PASSWORD").ok();
+    if let Some(generated) =
+        shuqiao_app::auth::bootstrap_admin(&platform, admin_pw).await.map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        println!("已创建管理员 admin，初始密码 (initial password, shown once): {generated}");
+    }
+    if demo {
+        let summary = shuqiao_app::demo::seed(&platform).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "演示数据 demo province: {} departments, {} catalog entries{}",
+            summary.departments,
+            summary.entries,
+            if summary.seeded { " (seeded now)" } else { " (already in the store)" }
+        );
+        println!("演示账号 demo logins (username / password / roles / department):");
+        for (u, pw, roles, dept) in &summary.logins {
+            println!("  {u:<16} {pw:<10} {roles:<36} {dept}");
+        }
+    }
+    state.set_ready(platform.clone());
+    println!("就绪 ready: http://{local}/  API: http://{local}/api/v1/");
+    let _ = wait_stop(stop_rx).await;
+    let _ = server.await;
+    signals.abort();
+    platform.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_stop(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

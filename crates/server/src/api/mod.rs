@@ -1,0 +1,142 @@
+//! `/api/v1`: the routes of API.md. [`ROUTES`] lists every operation once; the router and the OpenAPI document
+//! are both built from it, so they cannot disagree.
+
+mod accounts;
+mod catalog;
+mod meta;
+
+use axum::Router;
+use axum::routing::{MethodRouter, get, post, put};
+
+use crate::AppState;
+
+pub struct RouteDoc {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    /// Whether a bearer token is required.
+    pub auth: bool,
+    /// Request body media type, if any.
+    pub body: Option<&'static str>,
+    /// Success status.
+    pub ok: u16,
+}
+
+const fn r(method: &'static str, path: &'static str, summary: &'static str, tag: &'static str) -> RouteDoc {
+    RouteDoc { method, path, summary, tag, auth: true, body: None, ok: 200 }
+}
+const fn open(mut d: RouteDoc) -> RouteDoc {
+    d.auth = false;
+    d
+}
+const fn json(mut d: RouteDoc) -> RouteDoc {
+    d.body = Some("application/json");
+    d
+}
+const fn created(mut d: RouteDoc) -> RouteDoc {
+    d.ok = 201;
+    d
+}
+
+pub const ROUTES: &[RouteDoc] = &[
+    json(open(r("post", "/auth/login", "登录 Log in with username and password", "accounts"))),
+    RouteDoc { ok: 204, ..r("post", "/auth/logout", "退出 Log out (revoke this session token)", "accounts") },
+    r("get", "/me", "当前账号 The caller: username, department, roles", "accounts"),
+    r("get", "/regions", "行政区划列表 List regions", "accounts"),
+    created(json(r("post", "/regions", "登记行政区划 Register a region (platform admin)", "accounts"))),
+    r("get", "/departments", "部门列表 List departments", "accounts"),
+    created(json(r("post", "/departments", "登记部门 Register a department (platform admin)", "accounts"))),
+    r("get", "/departments/{id}", "部门详情 One department", "accounts"),
+    r("get", "/users", "用户列表 List users (admin: all; department admin: own department)", "accounts"),
+    created(json(r("post", "/users", "创建用户 Create a user", "accounts"))),
+    r("get", "/clients", "接口客户端列表 The department's API clients", "accounts"),
+    created(json(r("post", "/clients", "创建接口客户端 Create an API client; the token is shown once", "accounts"))),
+    r("get", "/rules", "当前规则集 The active rule set", "rules"),
+    open(r("get", "/calendar/deadline", "工作日期限 The Nth working day after a date", "rules")),
+    open(r("get", "/openapi.json", "OpenAPI 3.1 document", "meta")),
+    created(json(r("post", "/catalog", "编制目录 Create a draft catalog entry", "catalog"))),
+    r("get", "/catalog", "检索目录 Search the catalog, with facets and total", "catalog"),
+    r("get", "/catalog/export", "导出目录 Export published entries (xlsx, csv, json, dcat)", "catalog"),
+    r("get", "/catalog/template", "目录模板 The department Excel template", "catalog"),
+    RouteDoc {
+        body: Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ..r("post", "/catalog/import", "导入目录 Import entries (xlsx, csv or json; all or nothing)", "catalog")
+    },
+    r(
+        "get",
+        "/catalog/{class}/{seq}",
+        "目录详情 One entry (drafts only to its department and the authority)",
+        "catalog",
+    ),
+    json(r(
+        "put",
+        "/catalog/{class}/{seq}",
+        "修改目录 Edit a draft, or open a new version of a published entry",
+        "catalog",
+    )),
+    r("post", "/catalog/{class}/{seq}/submit", "提交审核 draft → submitted", "catalog"),
+    r("post", "/catalog/{class}/{seq}/publish", "发布 submitted → published (authority)", "catalog"),
+    json(r("post", "/catalog/{class}/{seq}/return", "退回 submitted → returned with a comment (authority)", "catalog")),
+    r("post", "/catalog/{class}/{seq}/retire", "撤销 published → retired", "catalog"),
+    r("get", "/catalog/{class}/{seq}/versions", "历史版本 Every published version", "catalog"),
+];
+
+fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
+    Some(match (method, path) {
+        ("post", "/auth/login") => post(accounts::login),
+        ("post", "/auth/logout") => post(accounts::logout),
+        ("get", "/me") => get(accounts::me),
+        ("get", "/regions") => get(accounts::list_regions),
+        ("post", "/regions") => post(accounts::create_region),
+        ("get", "/departments") => get(accounts::list_departments),
+        ("post", "/departments") => post(accounts::create_department),
+        ("get", "/departments/{id}") => get(accounts::get_department),
+        ("get", "/users") => get(accounts::list_users),
+        ("post", "/users") => post(accounts::create_user),
+        ("get", "/clients") => get(accounts::list_clients),
+        ("post", "/clients") => post(accounts::create_client),
+        ("get", "/rules") => get(meta::rules),
+        ("get", "/calendar/deadline") => get(meta::deadline),
+        ("get", "/openapi.json") => get(meta::openapi),
+        ("post", "/catalog") => post(catalog::create),
+        ("get", "/catalog") => get(catalog::search),
+        ("get", "/catalog/export") => get(catalog::export),
+        ("get", "/catalog/template") => get(catalog::template),
+        ("post", "/catalog/import") => post(catalog::import),
+        ("get", "/catalog/{class}/{seq}") => get(catalog::get),
+        ("put", "/catalog/{class}/{seq}") => put(catalog::update),
+        ("post", "/catalog/{class}/{seq}/submit") => post(catalog::submit),
+        ("post", "/catalog/{class}/{seq}/publish") => post(catalog::publish),
+        ("post", "/catalog/{class}/{seq}/return") => post(catalog::return_entry),
+        ("post", "/catalog/{class}/{seq}/retire") => post(catalog::retire),
+        ("get", "/catalog/{class}/{seq}/versions") => get(catalog::versions),
+        _ => return None,
+    })
+}
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    let mut by_path: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
+    for d in ROUTES {
+        let Some(h) = handler(d.method, d.path) else { continue };
+        match by_path.iter_mut().find(|(p, _)| *p == d.path) {
+            Some((_, mr)) => {
+                let taken = std::mem::take(mr);
+                *mr = taken.merge(h);
+            }
+            None => by_path.push((d.path, h)),
+        }
+    }
+    for (path, mut mr) in by_path {
+        if path == "/catalog/import" {
+            mr = mr.layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT));
+        }
+        router = router.route(path, mr.fallback(method_not_allowed));
+    }
+    router
+}
+
+async fn method_not_allowed() -> crate::ApiError {
+    crate::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "方法不允许 (method not allowed)")
+}

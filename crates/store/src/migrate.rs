@@ -1,0 +1,45 @@
+//! Embedded migrations, applied at start. Each migration has a text per backend; most are portable and share one
+//! file. Applied versions are recorded in `schema_migrations`; a version is applied in one transaction.
+
+use sqlx::Executor;
+
+use crate::{Backend, Result, Store, ts};
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const INIT: &str = include_str!("../migrations/0001_init.sql");
+
+const MIGRATIONS: &[Migration] = &[Migration { version: 1, sqlite: INIT, postgres: INIT }];
+
+pub(crate) async fn run(store: &Store) -> Result<()> {
+    let mut tx = store.begin().await?;
+    if store.backend == Backend::Postgres {
+        // Several platform processes may start together: one migrates, the others wait.
+        sqlx::query("SELECT pg_advisory_xact_lock(7246913)").execute(&mut *tx).await?;
+    }
+    tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        .await?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
+    for m in MIGRATIONS {
+        if applied.contains(&m.version) {
+            continue;
+        }
+        let sql = match store.backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(ts(time::OffsetDateTime::now_utc()))
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(version = m.version, "applied migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}
