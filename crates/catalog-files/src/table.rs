@@ -251,10 +251,13 @@ impl Builder<'_> {
             let mut get = |c: Col| self.item_value(row, c);
             let length = get(Col::Length).and_then(|v| v.parse().ok());
             let basic = get(Col::Basic).and_then(|v| v.parse().ok());
+            // An item without its own share type inherits the entry's: errors about it point at 共享类型.
             let (share_type, share_col) = if legacy_share {
                 (get(Col::ShareType).filter(|v| Some(v) != share_kind.as_ref()), Col::ShareType)
             } else {
-                (get(Col::ItemShareType), Col::ItemShareType)
+                let own = get(Col::ItemShareType);
+                let col = if own.is_some() { Col::ItemShareType } else { Col::ShareType };
+                (own, col)
             };
             let (item_grade, grade_col) = if legacy_grade {
                 (get(Col::Grade).filter(|v| Some(v) != grade.as_ref()), Col::Grade)

@@ -196,10 +196,10 @@ pub(crate) fn analyze_query(text: &str) -> Vec<QueryWord> {
     for u in all.into_iter().chain(std::iter::once(Unit::Gap)) {
         if u == Unit::Gap {
             if !current.is_empty() {
-                if let Some(w) = query_word(text, &current) {
-                    if !words.iter().any(|x: &QueryWord| x.surface == w.surface) {
-                        words.push(w);
-                    }
+                if let Some(w) = query_word(text, &current)
+                    && !words.iter().any(|x: &QueryWord| x.surface == w.surface)
+                {
+                    words.push(w);
                 }
                 current.clear();
             }
