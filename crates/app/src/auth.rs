@@ -143,7 +143,7 @@ pub async fn login(p: &Platform, username: &str, password: &str) -> Result<Login
     }
     p.throttle.succeed(username);
     let token = new_token(SESSION_PREFIX)?;
-    let expires_at = now + Duration::hours(p.config.session_hours);
+    let expires_at = now + Duration::seconds(p.config.session_seconds);
     let mut tx = p.store.begin().await?;
     accounts::delete_expired_sessions(&mut tx, &ts(now)).await?;
     accounts::insert_session(&mut tx, &token_hash(&token), &user.id, &ts(now), &ts(expires_at)).await?;

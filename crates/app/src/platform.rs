@@ -20,13 +20,13 @@ pub struct Config {
     /// `postgres://…` (or `sqlite://…`); `None` means SQLite in `data_dir`.
     pub database_url: Option<String>,
     pub rules: RuleSet,
-    /// How long a login session lasts.
-    pub session_hours: i64,
+    /// How long a login session lasts, in seconds (default 8 hours).
+    pub session_seconds: i64,
 }
 
 impl Config {
     pub fn new(data_dir: PathBuf) -> Config {
-        Config { data_dir, database_url: None, rules: RuleSet::national_2025(), session_hours: 8 }
+        Config { data_dir, database_url: None, rules: RuleSet::national_2025(), session_seconds: 8 * 3600 }
     }
 }
 

@@ -55,6 +55,9 @@ struct StoreArgs {
     /// Rule set file (TOML); default: the built-in national-2025.
     #[arg(long, env = "SHUQIAO_RULES")]
     rules: Option<PathBuf>,
+    /// How long a login session lasts, in seconds.
+    #[arg(long, default_value_t = 8 * 3600, env = "SHUQIAO_SESSION_SECONDS")]
+    session_seconds: i64,
 }
 
 #[derive(Args, Clone)]
@@ -139,6 +142,10 @@ fn init_tracing() {
 fn config(args: &StoreArgs) -> anyhow::Result<Config> {
     let mut cfg = Config::new(args.data.clone());
     cfg.database_url = args.database.clone();
+    if args.session_seconds < 1 {
+        anyhow::bail!("--session-seconds must be at least 1");
+    }
+    cfg.session_seconds = args.session_seconds;
     if let Some(path) = &args.rules {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read the rule set {}: {e}", path.display()))?;

@@ -155,6 +155,9 @@ impl std::fmt::Debug for CatalogIndex {
 
 impl CatalogIndex {
     /// Open the index in `dir`, creating the directory and an empty index if needed.
+    ///
+    /// An index written with a different schema (older version of this crate) is an error
+    /// ([`SearchError::Index`]): remove the directory and [`rebuild`](Self::rebuild).
     pub fn open_or_create(dir: &Path) -> Result<CatalogIndex, SearchError> {
         std::fs::create_dir_all(dir).map_err(|source| SearchError::CreateDir { path: dir.to_path_buf(), source })?;
         let (schema, fields) = schema::build();
