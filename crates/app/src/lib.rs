@@ -5,6 +5,7 @@
 //! Unexpected failures (database down, corrupt rows) are `Internal` and carry their cause for the log only.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod catalog_io;

@@ -39,6 +39,7 @@ pub struct Platform {
     pub calendar: Arc<Calendar>,
     pub config: Arc<Config>,
     pub(crate) throttle: Arc<LoginThrottle>,
+    pub audit: Arc<crate::audit::AuditKeys>,
 }
 
 impl Platform {
@@ -56,6 +57,7 @@ impl Platform {
             shuqiao_store::Backend::Postgres => config.data_dir.join(format!("index-{}", db_tag(&config))),
         };
         let index = CatalogIndex::open_or_create(&index_dir)?;
+        let audit = crate::audit::AuditKeys::load(&store, &config.data_dir, &config.rules.audit.hash).await?;
         let platform = Platform {
             store,
             index: Arc::new(index),
@@ -63,6 +65,7 @@ impl Platform {
             calendar: Arc::new(Calendar::builtin()),
             config: Arc::new(config),
             throttle: Arc::new(LoginThrottle::default()),
+            audit: Arc::new(audit),
         };
         platform.ensure_index().await?;
         Ok(platform)

@@ -3,6 +3,7 @@
 //! the app layer; this crate only reads and writes rows.
 
 pub mod accounts;
+pub mod audit;
 pub mod catalog;
 pub mod idempotency;
 mod migrate;

@@ -12,8 +12,12 @@ struct Migration {
 }
 
 const INIT: &str = include_str!("../migrations/0001_init.sql");
+const SHARING_AUDIT: &str = include_str!("../migrations/0002_sharing_audit.sql");
 
-const MIGRATIONS: &[Migration] = &[Migration { version: 1, sqlite: INIT, postgres: INIT }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sqlite: INIT, postgres: INIT },
+    Migration { version: 2, sqlite: SHARING_AUDIT, postgres: SHARING_AUDIT },
+];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let mut tx = store.begin().await?;

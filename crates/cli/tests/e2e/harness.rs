@@ -42,6 +42,20 @@ fn uuid_like() -> String {
     format!("{}_{}_{}", std::process::id(), t % 1_000_000_000, N.fetch_add(1, Ordering::SeqCst))
 }
 
+/// How to start a process: extra arguments and the `SHUQIAO_ADMIN_PASSWORD` it gets.
+#[derive(Debug, Clone, Copy)]
+pub struct Launch<'a> {
+    pub args: &'a [&'a str],
+    /// `None` starts the process without `SHUQIAO_ADMIN_PASSWORD` (a password is then generated and printed).
+    pub admin_password: Option<&'a str>,
+}
+
+impl Default for Launch<'_> {
+    fn default() -> Self {
+        Launch { args: &[], admin_password: Some(ADMIN_PASSWORD) }
+    }
+}
+
 pub struct Server {
     child: Child,
     pub base: String,
@@ -83,18 +97,40 @@ impl Server {
         Server::spawn(backend, command, data, database).await
     }
 
+    /// Like [`Server::start`], with extra command-line arguments (e.g. `["--session-seconds", "2"]`).
+    pub async fn start_with(backend: Backend, command: &str, extra_args: &[&str]) -> Server {
+        let data = tempfile::tempdir().expect("tempdir");
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_pg_database().await),
+        };
+        Server::spawn_with(backend, command, data, database, &Launch { args: extra_args, ..Launch::default() }).await
+    }
+
     /// Starts a process on an existing data dir / database (e.g. to restart).
     pub async fn spawn(backend: Backend, command: &str, data: tempfile::TempDir, database: Option<String>) -> Server {
+        Server::spawn_with(backend, command, data, database, &Launch::default()).await
+    }
+
+    /// Starts a process on an existing data dir / database with [`Launch`] options.
+    pub async fn spawn_with(
+        backend: Backend,
+        command: &str,
+        data: tempfile::TempDir,
+        database: Option<String>,
+        launch: &Launch<'_>,
+    ) -> Server {
         let mut cmd = Command::new(bin());
         cmd.arg(command).arg("--listen").arg("127.0.0.1:0").arg("--data").arg(data.path());
         if let Some(db) = &database {
             cmd.arg("--database").arg(db);
         }
-        cmd.env("SHUQIAO_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("SHUQIAO_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args(launch.args);
+        match launch.admin_password {
+            Some(pw) => cmd.env("SHUQIAO_ADMIN_PASSWORD", pw),
+            None => cmd.env_remove("SHUQIAO_ADMIN_PASSWORD"),
+        };
+        cmd.env("SHUQIAO_LOG", "warn").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn shuqiao");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel::<String>();
@@ -185,6 +221,16 @@ impl Server {
         let status = resp.status();
         let bytes = resp.bytes().await.expect("body");
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Sends a prepared request (`s.http.post(s.url(..))…`); returns the status, the headers and the parsed body
+    /// (Null when empty or not JSON).
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {

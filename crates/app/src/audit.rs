@@ -1,0 +1,474 @@
+//! The audit chain (SPEC §9, DESIGN "Audit log"). Every state change writes its event in the same transaction as
+//! the change. Events are hash-chained: `hash = H(prev_hash ‖ "\n" ‖ canonical JSON of the event)` with H = SHA-256
+//! or SM3 (fixed for a store at its first start). Every N events, and periodically, the head is signed with the
+//! platform's ed25519 key into a checkpoint. [`verify`] recomputes the chain and says where it breaks.
+
+use std::path::Path;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::Digest;
+use shuqiao_store::Conn;
+use shuqiao_store::audit::{self, CheckpointRow, EventRow};
+use shuqiao_store::idempotency::{get_setting, put_setting};
+use shuqiao_store::ts;
+
+use crate::platform::Principal;
+use crate::{AppError, Platform, Result};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const KEY_FILE: &str = "platform-ed25519.key";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashAlg {
+    Sha256,
+    Sm3,
+}
+
+impl HashAlg {
+    pub fn parse(s: &str) -> Option<HashAlg> {
+        match s {
+            "sha256" => Some(HashAlg::Sha256),
+            "sm3" => Some(HashAlg::Sm3),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashAlg::Sha256 => "sha256",
+            HashAlg::Sm3 => "sm3",
+        }
+    }
+    fn digest(self, parts: &[&[u8]]) -> String {
+        match self {
+            HashAlg::Sha256 => {
+                let mut h = sha2::Sha256::new();
+                parts.iter().for_each(|p| h.update(p));
+                hex::encode(h.finalize())
+            }
+            HashAlg::Sm3 => {
+                let mut h = sm3::Sm3::new();
+                parts.iter().for_each(|p| h.update(p));
+                hex::encode(h.finalize())
+            }
+        }
+    }
+}
+
+/// Who acted: a user, an API client, the platform itself, or an unauthenticated caller (failed login).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: String,
+    pub name: String,
+    pub department: Option<String>,
+}
+
+impl From<&Principal> for Actor {
+    fn from(p: &Principal) -> Actor {
+        Actor { id: p.id.clone(), name: p.name.clone(), department: p.department.clone() }
+    }
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor { id: "system".into(), name: "system".into(), department: None }
+    }
+    pub fn anonymous(claimed_username: &str) -> Actor {
+        Actor { id: "anonymous".into(), name: claimed_username.chars().take(64).collect(), department: None }
+    }
+}
+
+/// One event to append.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub action: String,
+    pub object: String,
+    pub department: Option<String>,
+    pub resource: Option<String>,
+    pub purpose: Option<String>,
+    pub case_ref: Option<String>,
+    pub subjects: Vec<String>,
+    pub result: String,
+    pub detail: Value,
+}
+
+impl AuditEvent {
+    /// `action` like `catalog.publish`; `object` like `entry:301001/000001` or `application:<id>`.
+    pub fn new(action: &str, object: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            action: action.to_owned(),
+            object: object.into(),
+            department: None,
+            resource: None,
+            purpose: None,
+            case_ref: None,
+            subjects: Vec::new(),
+            result: "ok".into(),
+            detail: Value::Object(Default::default()),
+        }
+    }
+    /// The department the event concerns besides the actor's (e.g. the provider of an entry).
+    pub fn department(mut self, d: impl Into<String>) -> Self {
+        self.department = Some(d.into());
+        self
+    }
+    pub fn resource(mut self, code: impl Into<String>) -> Self {
+        self.resource = Some(code.into());
+        self
+    }
+    pub fn purpose(mut self, p: impl Into<String>) -> Self {
+        self.purpose = Some(p.into());
+        self
+    }
+    pub fn case_ref(mut self, c: Option<String>) -> Self {
+        self.case_ref = c;
+        self
+    }
+    pub fn subjects(mut self, s: Vec<String>) -> Self {
+        self.subjects = s;
+        self
+    }
+    pub fn result(mut self, r: &str) -> Self {
+        self.result = r.to_owned();
+        self
+    }
+    pub fn detail(mut self, d: Value) -> Self {
+        self.detail = d;
+        self
+    }
+}
+
+/// The fields that are hashed, in a fixed order.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    seq: i64,
+    at: &'a str,
+    actor: &'a str,
+    actor_name: &'a str,
+    actor_department: &'a Option<String>,
+    department: &'a Option<String>,
+    action: &'a str,
+    object: &'a str,
+    resource: &'a Option<String>,
+    purpose: &'a Option<String>,
+    case_ref: &'a Option<String>,
+    subjects: &'a str,
+    result: &'a str,
+    detail: &'a str,
+}
+
+pub fn event_hash(alg: HashAlg, e: &EventRow) -> String {
+    let c = Canonical {
+        seq: e.seq,
+        at: &e.at,
+        actor: &e.actor,
+        actor_name: &e.actor_name,
+        actor_department: &e.actor_department,
+        department: &e.department,
+        action: &e.action,
+        object: &e.object,
+        resource: &e.resource,
+        purpose: &e.purpose,
+        case_ref: &e.case_ref,
+        subjects: &e.subjects,
+        result: &e.result,
+        detail: &e.detail,
+    };
+    let json = serde_json::to_vec(&c).unwrap_or_default();
+    alg.digest(&[e.prev_hash.as_bytes(), b"\n", &json])
+}
+
+fn checkpoint_message(alg: &str, seq: i64, hash: &str) -> Vec<u8> {
+    format!("shuqiao-audit-v1|{alg}|{seq}|{hash}").into_bytes()
+}
+
+/// Appends an event inside the caller's transaction; returns its sequence number.
+pub async fn record(c: &mut Conn, p: &Platform, actor: &Actor, ev: AuditEvent) -> Result<i64> {
+    let (seq, prev_hash) = audit::advance_head(c, 1).await?;
+    let mut row = EventRow {
+        seq,
+        at: ts(p.now()),
+        actor: actor.id.clone(),
+        actor_name: actor.name.clone(),
+        actor_department: actor.department.clone(),
+        department: ev.department,
+        action: ev.action,
+        object: ev.object,
+        resource: ev.resource,
+        purpose: ev.purpose,
+        case_ref: ev.case_ref,
+        subjects: serde_json::to_string(&ev.subjects).map_err(|e| AppError::Internal(e.into()))?,
+        result: ev.result,
+        detail: serde_json::to_string(&ev.detail).map_err(|e| AppError::Internal(e.into()))?,
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = event_hash(p.audit.alg, &row);
+    audit::insert(c, &row).await?;
+    audit::set_head_hash(c, &row.hash).await?;
+    let every = i64::from(p.rules.audit.checkpoint_every_events.max(1));
+    if seq % every == 0 {
+        audit::insert_checkpoint(c, &p.audit.sign(seq, &row.hash, &row.at)).await?;
+    }
+    Ok(seq)
+}
+
+/// The chain's settings: hash algorithm and the platform signing key.
+pub struct AuditKeys {
+    pub alg: HashAlg,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for AuditKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditKeys").field("alg", &self.alg).field("public_key", &self.public_key_hex()).finish()
+    }
+}
+
+impl AuditKeys {
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().to_bytes())
+    }
+
+    fn sign(&self, seq: i64, hash: &str, at: &str) -> CheckpointRow {
+        let sig = self.key.sign(&checkpoint_message(self.alg.as_str(), seq, hash));
+        CheckpointRow {
+            seq,
+            hash: hash.to_owned(),
+            algorithm: self.alg.as_str().to_owned(),
+            signed_at: at.to_owned(),
+            public_key: self.public_key_hex(),
+            signature: hex::encode(sig.to_bytes()),
+        }
+    }
+
+    /// Loads the platform key from the data dir, creating it (mode 0600) on first start, and fixes the chain's hash
+    /// algorithm in the store on first start (later rule-set changes do not change an existing chain).
+    pub async fn load(store: &shuqiao_store::Store, data_dir: &Path, configured: &str) -> Result<AuditKeys> {
+        let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
+        let mut tx = store.begin().await?;
+        let alg = match get_setting(&mut tx, "audit.hash").await? {
+            Some(a) => a,
+            None => {
+                put_setting(&mut tx, "audit.hash", configured).await?;
+                configured.to_owned()
+            }
+        };
+        shuqiao_store::commit(tx).await?;
+        if alg != configured {
+            tracing::warn!(chain = %alg, configured, "the audit chain keeps the hash algorithm it was created with");
+        }
+        let alg = HashAlg::parse(&alg)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown audit hash algorithm {alg}")))?;
+        Ok(AuditKeys { alg, key })
+    }
+}
+
+fn load_or_create_key(path: &Path) -> Result<SigningKey> {
+    let internal = |m: String| AppError::Internal(anyhow::anyhow!(m));
+    if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| internal(format!("{}: {e}", path.display())))?;
+        let bytes = hex::decode(text.trim()).map_err(|e| internal(format!("{}: {e}", path.display())))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| internal(format!("{}: not a 32-byte key", path.display())))?;
+        return Ok(SigningKey::from_bytes(&arr));
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| internal(format!("random: {e}")))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| internal(format!("{}: {e}", dir.display())))?;
+    }
+    write_private(path, &hex::encode(secret)).map_err(|e| internal(format!("{}: {e}", path.display())))?;
+    tracing::info!(path = %path.display(), "created the platform signing key");
+    Ok(SigningKey::from_bytes(&secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Signs the head if it moved since the last checkpoint (run periodically).
+pub async fn checkpoint(p: &Platform) -> Result<Option<i64>> {
+    let mut tx = p.store.begin().await?;
+    let (seq, hash) = audit::head(&mut tx).await?;
+    if seq == 0 || audit::last_checkpoint_seq(&mut tx).await? >= seq {
+        return Ok(None);
+    }
+    audit::insert_checkpoint(&mut tx, &p.audit.sign(seq, &hash, &ts(p.now()))).await?;
+    shuqiao_store::commit(tx).await?;
+    Ok(Some(seq))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub ok: bool,
+    /// Events read.
+    pub events: u64,
+    /// Hash of the last good event.
+    pub head: String,
+    /// Sequence number where the chain first breaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_bad: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    pub checkpoints: u64,
+    pub algorithm: &'static str,
+}
+
+/// Walks the whole chain and every checkpoint. Detects a changed event (hash mismatch), an inserted, deleted or
+/// reordered event (sequence gap or broken link), a truncated tail (head or a signed checkpoint beyond the last
+/// event) and a forged checkpoint (bad signature or key).
+pub async fn verify(p: &Platform) -> Result<VerifyReport> {
+    let alg = p.audit.alg;
+    let mut c = p.store.reader().await?;
+    let checkpoints = audit::checkpoints(&mut c).await?;
+    let mut cp_iter = checkpoints.iter().peekable();
+    let own_key = p.audit.key.verifying_key();
+    let mut report = VerifyReport {
+        ok: true,
+        events: 0,
+        head: GENESIS.to_owned(),
+        first_bad: None,
+        problem: None,
+        checkpoints: 0,
+        algorithm: alg.as_str(),
+    };
+    let fail = |r: &mut VerifyReport, seq: i64, msg: String| {
+        if r.ok {
+            r.ok = false;
+            r.first_bad = Some(seq);
+            r.problem = Some(msg);
+        }
+    };
+    let mut expected = 1i64;
+    let mut prev = GENESIS.to_owned();
+    'pages: loop {
+        let page = audit::page(&mut c, expected - 1, 20_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            report.events += 1;
+            if e.seq != expected {
+                fail(
+                    &mut report,
+                    expected,
+                    format!("事件 {expected} 缺失或顺序被改动 (event {expected} is missing; found {})", e.seq),
+                );
+                break 'pages;
+            }
+            if e.prev_hash != prev {
+                fail(
+                    &mut report,
+                    e.seq,
+                    format!("事件 {} 的前序哈希不符 (event {} does not link to its predecessor)", e.seq, e.seq),
+                );
+                break 'pages;
+            }
+            if event_hash(alg, e) != e.hash {
+                fail(&mut report, e.seq, format!("事件 {} 内容被改动 (event {} was altered)", e.seq, e.seq));
+                break 'pages;
+            }
+            while let Some(cp) = cp_iter.next_if(|cp| cp.seq <= e.seq) {
+                report.checkpoints += 1;
+                if cp.seq == e.seq && cp.hash != e.hash {
+                    fail(
+                        &mut report,
+                        e.seq,
+                        format!("签名检查点 {} 与事件不符 (checkpoint {} does not match)", cp.seq, cp.seq),
+                    );
+                    break 'pages;
+                }
+                if let Err(m) = check_signature(cp, &own_key) {
+                    fail(&mut report, cp.seq, m);
+                    break 'pages;
+                }
+            }
+            prev = e.hash.clone();
+            report.head = e.hash.clone();
+            expected += 1;
+        }
+    }
+    if report.ok {
+        let last = expected - 1;
+        if let Some(cp) = cp_iter.next() {
+            fail(
+                &mut report,
+                last + 1,
+                format!(
+                    "签名检查点 {} 之前的事件被删除 (events up to signed checkpoint {} were deleted)",
+                    cp.seq, cp.seq
+                ),
+            );
+        }
+        let (head_seq, head_hash) = audit::head(&mut c).await?;
+        if head_seq != last || (last > 0 && head_hash != report.head) {
+            fail(
+                &mut report,
+                last + 1,
+                format!("链头记录为 {head_seq}，实有 {last} 条事件 (the head says {head_seq} events; {last} found)"),
+            );
+        }
+    }
+    Ok(report)
+}
+
+fn check_signature(cp: &CheckpointRow, own: &VerifyingKey) -> std::result::Result<(), String> {
+    let bad = || format!("检查点 {} 签名无效 (checkpoint {} has an invalid signature)", cp.seq, cp.seq);
+    let key_bytes: [u8; 32] = hex::decode(&cp.public_key).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+    if key_bytes != own.to_bytes() {
+        return Err(format!("检查点 {} 不是本平台密钥签署 (checkpoint {} was signed by another key)", cp.seq, cp.seq));
+    }
+    let sig_bytes: [u8; 64] = hex::decode(&cp.signature).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+    let sig = Signature::from_bytes(&sig_bytes);
+    own.verify(&checkpoint_message(&cp.algorithm, cp.seq, &cp.hash), &sig).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64, prev: &str) -> EventRow {
+        EventRow {
+            seq,
+            at: "2026-01-01T00:00:00.000000Z".into(),
+            actor: "u".into(),
+            actor_name: "n".into(),
+            actor_department: None,
+            department: None,
+            action: "a".into(),
+            object: "o".into(),
+            resource: None,
+            purpose: None,
+            case_ref: None,
+            subjects: "[]".into(),
+            result: "ok".into(),
+            detail: "{}".into(),
+            prev_hash: prev.into(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn hash_covers_every_field_and_the_link() {
+        let base = row(1, GENESIS);
+        let h = event_hash(HashAlg::Sha256, &base);
+        assert_eq!(h.len(), 64);
+        let mut other = base.clone();
+        other.detail = "{\"x\":1}".into();
+        assert_ne!(event_hash(HashAlg::Sha256, &other), h);
+        let mut other = base.clone();
+        other.prev_hash = "1".repeat(64);
+        assert_ne!(event_hash(HashAlg::Sha256, &other), h);
+        assert_ne!(event_hash(HashAlg::Sm3, &base), h);
+    }
+}

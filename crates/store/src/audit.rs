@@ -1,0 +1,209 @@
+//! The audit chain's rows. Hashing and verification live in the app layer; this module only stores.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Conn, Result, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub actor_name: String,
+    pub actor_department: Option<String>,
+    pub department: Option<String>,
+    pub action: String,
+    pub object: String,
+    pub resource: Option<String>,
+    pub purpose: Option<String>,
+    pub case_ref: Option<String>,
+    /// JSON array of keyed subject hashes.
+    pub subjects: String,
+    pub result: String,
+    /// JSON object.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+const COLS: &str = "seq, at, actor, actor_name, actor_department, department, action, object, resource, purpose, \
+                    case_ref, subjects, result, detail, prev_hash, hash";
+
+fn event(r: &AnyRow) -> Result<EventRow> {
+    Ok(EventRow {
+        seq: r.try_get(0)?,
+        at: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        actor_name: r.try_get(3)?,
+        actor_department: r.try_get(4)?,
+        department: r.try_get(5)?,
+        action: r.try_get(6)?,
+        object: r.try_get(7)?,
+        resource: r.try_get(8)?,
+        purpose: r.try_get(9)?,
+        case_ref: r.try_get(10)?,
+        subjects: r.try_get(11)?,
+        result: r.try_get(12)?,
+        detail: r.try_get(13)?,
+        prev_hash: r.try_get(14)?,
+        hash: r.try_get(15)?,
+    })
+}
+
+/// Reserves the next sequence number and returns it with the previous head hash. On PostgreSQL the head row
+/// stays locked until the transaction ends, which serialises appends.
+pub async fn advance_head(c: &mut Conn, by: i64) -> Result<(i64, String)> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(by)
+        .fetch_one(c)
+        .await?;
+    let seq: i64 = row.try_get(0)?;
+    Ok((seq - by + 1, row.try_get(1)?))
+}
+
+pub async fn set_head_hash(c: &mut Conn, hash: &str) -> Result<()> {
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(hash).execute(c).await?;
+    Ok(())
+}
+
+pub async fn head(c: &mut Conn) -> Result<(i64, String)> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(c).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+pub async fn insert(c: &mut Conn, e: &EventRow) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO audit_events ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(e.seq)
+        .bind(&e.at)
+        .bind(&e.actor)
+        .bind(&e.actor_name)
+        .bind(&e.actor_department)
+        .bind(&e.department)
+        .bind(&e.action)
+        .bind(&e.object)
+        .bind(&e.resource)
+        .bind(&e.purpose)
+        .bind(&e.case_ref)
+        .bind(&e.subjects)
+        .bind(&e.result)
+        .bind(&e.detail)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Events with `seq > after`, ascending, at most `limit` — the input of verification, read in pages.
+pub async fn page(c: &mut Conn, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+    let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(c).await?;
+    rows.iter().map(event).collect()
+}
+
+/// Filter of the event list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only events whose actor belongs to, or that concern, this department.
+    pub department: Option<String>,
+    pub resource: Option<String>,
+    pub action: Option<String>,
+    /// Inclusive bounds on `at` (RFC 3339 text, compared as text).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Newest first: events with `seq < before`.
+    pub before: Option<i64>,
+}
+
+/// Events matching the filter, newest first.
+pub async fn list(c: &mut Conn, f: &EventFilter, limit: i64) -> Result<Vec<EventRow>> {
+    let mut clauses = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(d) = &f.department {
+        binds.push(d.clone());
+        let n = binds.len();
+        clauses.push(format!("(actor_department = ${n} OR department = ${n})"));
+    }
+    for (col, v) in [("resource", &f.resource), ("action", &f.action)] {
+        if let Some(v) = v {
+            binds.push(v.clone());
+            clauses.push(format!("{col} = ${}", binds.len()));
+        }
+    }
+    if let Some(v) = &f.from {
+        binds.push(v.clone());
+        clauses.push(format!("at >= ${}", binds.len()));
+    }
+    if let Some(v) = &f.to {
+        binds.push(v.clone());
+        clauses.push(format!("at <= ${}", binds.len()));
+    }
+    let mut sql = format!("SELECT {COLS} FROM audit_events");
+    let before_n = binds.len() + 1;
+    clauses.push(format!("seq < ${before_n}"));
+    sql.push_str(" WHERE ");
+    sql.push_str(&clauses.join(" AND "));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", before_n + 1));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.bind(f.before.unwrap_or(i64::MAX)).bind(limit).fetch_all(c).await?;
+    rows.iter().map(event).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub hash: String,
+    pub algorithm: String,
+    pub signed_at: String,
+    pub public_key: String,
+    pub signature: String,
+}
+
+pub async fn insert_checkpoint(c: &mut Conn, cp: &CheckpointRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (seq, hash, algorithm, signed_at, public_key, signature) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING",
+    )
+    .bind(cp.seq)
+    .bind(&cp.hash)
+    .bind(&cp.algorithm)
+    .bind(&cp.signed_at)
+    .bind(&cp.public_key)
+    .bind(&cp.signature)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn checkpoints(c: &mut Conn) -> Result<Vec<CheckpointRow>> {
+    let rows = sqlx::query(
+        "SELECT seq, hash, algorithm, signed_at, public_key, signature FROM audit_checkpoints ORDER BY seq",
+    )
+    .fetch_all(c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CheckpointRow {
+                seq: r.try_get(0)?,
+                hash: r.try_get(1)?,
+                algorithm: r.try_get(2)?,
+                signed_at: r.try_get(3)?,
+                public_key: r.try_get(4)?,
+                signature: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map_err(|e: StoreError| e)
+}
+
+pub async fn last_checkpoint_seq(c: &mut Conn) -> Result<i64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(c).await?;
+    Ok(v.unwrap_or(0))
+}
