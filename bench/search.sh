@@ -98,7 +98,7 @@ while read -r path; do
     -H "Authorization: Bearer $TOKEN" "$BASE$path")"
   [[ "${out%% *}" == 200 ]] || { cat "$BENCH_TMP/answer.json" >&2; die "GET $path → $out"; }
   total="$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["total"], len(d["items"]))' "$BENCH_TMP/answer.json")"
-  printf '  %-90s total=%-7s items=%-3s bytes=%s\n' "$(python3 -c 'import sys,urllib.parse; print(urllib.parse.unquote(sys.argv[1]))' "$path")" \
+  printf '  %-90s total=%-7s items=%-3s bytes=%s\n' "$(python3 -c 'import sys,urllib.parse; print(urllib.parse.unquote_plus(sys.argv[1]))' "$path")" \
     "${total% *}" "${total#* }" "${out#* }" >&2
 done <"$BENCH_TMP/paths.txt"
 
@@ -125,7 +125,7 @@ n=0
 while read -r path; do
   n=$((n + 1))
   echo "$path" >"$BENCH_TMP/one.txt"
-  run_wrk "q$n $(python3 -c 'import sys,urllib.parse; print(urllib.parse.unquote(sys.argv[1]).replace("/api/v1/catalog",""))' "$path")" \
+  run_wrk "q$n $(python3 -c 'import sys,urllib.parse; print(urllib.parse.unquote_plus(sys.argv[1]).replace("/api/v1/catalog",""))' "$path")" \
     "$BENCH_TMP/one.txt" 1 "$QUERY_DURATION"
 done <"$BENCH_TMP/paths.txt"
 grep -v '^warmup' "$BENCH_TMP/results.tsv" >"$BENCH_TMP/results2.tsv"

@@ -7,6 +7,7 @@ use shuqiao_domain::roles::{Role, check_role_set};
 use shuqiao_store::accounts::{self, ClientRow, DepartmentRow, RegionRow, UserRow};
 use shuqiao_store::ts;
 
+use crate::audit::{Actor, AuditEvent, record};
 use crate::auth::{UserView, hash_password, parse_roles, token_hash, user_view};
 use crate::platform::Principal;
 use crate::{AppError, Platform, Result};
@@ -91,6 +92,9 @@ pub async fn create_region(p: &Platform, who: &Principal, input: RegionInput) ->
         }
         other => other.into(),
     })?;
+    let ev =
+        AuditEvent::new("region.create", format!("region:{}", row.code)).detail(serde_json::json!({"name": row.name}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
     shuqiao_store::commit(tx).await?;
     Ok(region_view(row))
 }
@@ -176,6 +180,10 @@ pub async fn create_department(p: &Platform, who: &Principal, input: DepartmentI
         created_at: ts(p.now()),
     };
     accounts::insert_department(&mut tx, &row).await?;
+    let ev = AuditEvent::new("department.create", format!("department:{}", row.id))
+        .department(row.id.clone())
+        .detail(serde_json::json!({"name": row.name, "credit_code": row.credit_code}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
     shuqiao_store::commit(tx).await?;
     Ok(department_view(row))
 }
@@ -287,6 +295,12 @@ pub async fn create_user(p: &Platform, who: &Principal, input: UserInput) -> Res
         }
         other => other.into(),
     })?;
+    let mut ev = AuditEvent::new("user.create", format!("user:{}", row.username))
+        .detail(serde_json::json!({"roles": row.roles}));
+    if let Some(d) = &row.department_id {
+        ev = ev.department(d.clone());
+    }
+    record(&mut tx, p, &Actor::from(who), ev).await?;
     shuqiao_store::commit(tx).await?;
     Ok(user_view(&row))
 }
@@ -368,6 +382,10 @@ pub async fn create_client(p: &Platform, who: &Principal, input: ClientInput) ->
     };
     let mut tx = p.store.begin().await?;
     accounts::insert_client(&mut tx, &row, &token_hash(&token)).await?;
+    let ev = AuditEvent::new("client.create", format!("client:{}", row.id))
+        .department(department.clone())
+        .detail(serde_json::json!({"name": row.name, "roles": row.roles}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
     shuqiao_store::commit(tx).await?;
     Ok(ClientCreated { client_id: row.id, name: row.name, department, roles, token })
 }

@@ -246,7 +246,7 @@ impl AuditKeys {
     /// Loads the platform key from the data dir, creating it (mode 0600) on first start, and fixes the chain's hash
     /// algorithm in the store on first start (later rule-set changes do not change an existing chain).
     pub async fn load(store: &shuqiao_store::Store, data_dir: &Path, configured: &str) -> Result<AuditKeys> {
-        let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
+        let key = load_or_create_key(&data_dir.join(KEY_FILE), true)?;
         let mut tx = store.begin().await?;
         let alg = match get_setting(&mut tx, "audit.hash").await? {
             Some(a) => a,
@@ -265,8 +265,24 @@ impl AuditKeys {
     }
 }
 
-fn load_or_create_key(path: &Path) -> Result<SigningKey> {
+/// Opens the store's chain settings and the existing platform key for verification only: nothing is created.
+pub async fn open_existing(store: &shuqiao_store::Store, data_dir: &Path) -> Result<AuditKeys> {
+    let key = load_or_create_key(&data_dir.join(KEY_FILE), false)?;
+    let mut c = store.reader().await?;
+    let alg = get_setting(&mut c, "audit.hash").await?.unwrap_or_else(|| "sha256".to_owned());
+    let alg = HashAlg::parse(&alg)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown audit hash algorithm {alg}")))?;
+    Ok(AuditKeys { alg, key })
+}
+
+fn load_or_create_key(path: &Path, create: bool) -> Result<SigningKey> {
     let internal = |m: String| AppError::Internal(anyhow::anyhow!(m));
+    if !create && !path.exists() {
+        return Err(AppError::BadRequest(format!(
+            "平台签名密钥 {} 不存在：请用 --data 指定平台的数据目录 (no platform key there; point --data at the platform's data directory)",
+            path.display()
+        )));
+    }
     if path.exists() {
         let text = std::fs::read_to_string(path).map_err(|e| internal(format!("{}: {e}", path.display())))?;
         let bytes = hex::decode(text.trim()).map_err(|e| internal(format!("{}: {e}", path.display())))?;
@@ -328,11 +344,16 @@ pub struct VerifyReport {
 /// reordered event (sequence gap or broken link), a truncated tail (head or a signed checkpoint beyond the last
 /// event) and a forged checkpoint (bad signature or key).
 pub async fn verify(p: &Platform) -> Result<VerifyReport> {
-    let alg = p.audit.alg;
-    let mut c = p.store.reader().await?;
+    verify_store(&p.store, &p.audit).await
+}
+
+/// [`verify`] on a store and keys opened without the rest of the platform (`shuqiao audit verify`).
+pub async fn verify_store(store: &shuqiao_store::Store, keys: &AuditKeys) -> Result<VerifyReport> {
+    let alg = keys.alg;
+    let mut c = store.reader().await?;
     let checkpoints = audit::checkpoints(&mut c).await?;
     let mut cp_iter = checkpoints.iter().peekable();
-    let own_key = p.audit.key.verifying_key();
+    let own_key = keys.key.verifying_key();
     let mut report = VerifyReport {
         ok: true,
         events: 0,
@@ -471,4 +492,74 @@ mod tests {
         assert_ne!(event_hash(HashAlg::Sha256, &other), h);
         assert_ne!(event_hash(HashAlg::Sm3, &base), h);
     }
+}
+
+/// An event as served by `GET /audit/events`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub actor_name: String,
+    pub actor_department: Option<String>,
+    pub department: Option<String>,
+    pub action: String,
+    pub object: String,
+    pub resource: Option<String>,
+    pub purpose: Option<String>,
+    pub case_ref: Option<String>,
+    pub subjects: Value,
+    pub result: String,
+    pub detail: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn event_view(e: EventRow) -> EventView {
+    EventView {
+        subjects: serde_json::from_str(&e.subjects).unwrap_or(Value::Null),
+        detail: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+        seq: e.seq,
+        at: e.at,
+        actor: e.actor,
+        actor_name: e.actor_name,
+        actor_department: e.actor_department,
+        department: e.department,
+        action: e.action,
+        object: e.object,
+        resource: e.resource,
+        purpose: e.purpose,
+        case_ref: e.case_ref,
+        result: e.result,
+        prev_hash: e.prev_hash,
+        hash: e.hash,
+    }
+}
+
+/// `GET /audit/events`: security auditors read the whole log; a department's users see the events their department
+/// did or that concern it; platform administrators and API clients cannot read it (separation of duties).
+pub async fn list(p: &Platform, who: &Principal, mut filter: audit::EventFilter, limit: i64) -> Result<Vec<EventView>> {
+    use shuqiao_domain::roles::Role;
+    if who.has(Role::PlatformAdmin) || who.kind == crate::platform::PrincipalKind::Client {
+        return Err(AppError::Forbidden(
+            "系统管理员和接口客户端不能查看审计日志 (administrators and API clients cannot read the audit log)".into(),
+        ));
+    }
+    if !who.has(Role::SecurityAuditor) {
+        let own = who.department()?.to_owned();
+        if filter.department.as_deref().is_some_and(|d| d != own) {
+            return Err(AppError::Forbidden(
+                "只能查看与本部门有关的审计事件 (only events about your own department)".into(),
+            ));
+        }
+        filter.department = Some(own);
+    }
+    let mut c = p.store.reader().await?;
+    Ok(audit::list(&mut c, &filter, limit).await?.into_iter().map(event_view).collect())
+}
+
+/// `GET /audit/verify` (security auditor).
+pub async fn verify_as(p: &Platform, who: &Principal) -> Result<VerifyReport> {
+    who.require(&[shuqiao_domain::roles::Role::SecurityAuditor])?;
+    verify(p).await
 }

@@ -12,6 +12,7 @@ use shuqiao_domain::roles::Role;
 use shuqiao_store::{accounts, ts};
 use time::{Duration, OffsetDateTime};
 
+use crate::audit::{Actor, AuditEvent, record};
 use crate::platform::{Principal, PrincipalKind};
 use crate::{AppError, Platform, Result};
 
@@ -134,11 +135,14 @@ pub async fn login(p: &Platform, username: &str, password: &str) -> Result<Login
         // Spend the same time as a real check so that timing does not reveal which usernames exist.
         let _ = hash_password(password).await;
         p.throttle.fail(username, now);
+        failed_login(p, &Actor::anonymous(username), "unknown user").await?;
         return Err(AppError::Unauthorized(BAD_LOGIN.into()));
     };
     if !verify_password(password, &user.password_hash).await {
         p.throttle.fail(username, now);
         tracing::info!(username, "failed login");
+        let actor = Actor { id: user.id.clone(), name: user.username.clone(), department: user.department_id.clone() };
+        failed_login(p, &actor, "wrong password").await?;
         return Err(AppError::Unauthorized(BAD_LOGIN.into()));
     }
     p.throttle.succeed(username);
@@ -147,9 +151,21 @@ pub async fn login(p: &Platform, username: &str, password: &str) -> Result<Login
     let mut tx = p.store.begin().await?;
     accounts::delete_expired_sessions(&mut tx, &ts(now)).await?;
     accounts::insert_session(&mut tx, &token_hash(&token), &user.id, &ts(now), &ts(expires_at)).await?;
+    let actor = Actor { id: user.id.clone(), name: user.username.clone(), department: user.department_id.clone() };
+    record(&mut tx, p, &actor, AuditEvent::new("auth.login", format!("user:{}", user.username))).await?;
     shuqiao_store::commit(tx).await?;
     tracing::info!(username, "login");
     Ok(LoginResult { token, expires_at, user: user_view(&user) })
+}
+
+async fn failed_login(p: &Platform, actor: &Actor, why: &str) -> Result<()> {
+    let mut tx = p.store.begin().await?;
+    let ev = AuditEvent::new("auth.login", format!("user:{}", actor.name))
+        .result("refused")
+        .detail(serde_json::json!({"reason": why}));
+    record(&mut tx, p, actor, ev).await?;
+    shuqiao_store::commit(tx).await?;
+    Ok(())
 }
 
 /// `POST /auth/logout`.
@@ -216,6 +232,9 @@ pub async fn bootstrap_admin(p: &Platform, password: Option<String>) -> Result<O
     };
     let mut tx = p.store.begin().await?;
     accounts::insert_user(&mut tx, &row).await?;
+    let ev =
+        AuditEvent::new("user.create", "user:admin").detail(serde_json::json!({"roles": row.roles, "bootstrap": true}));
+    record(&mut tx, p, &Actor::system(), ev).await?;
     shuqiao_store::commit(tx).await?;
     Ok(generated.then_some(password))
 }

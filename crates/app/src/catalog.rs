@@ -16,6 +16,7 @@ use shuqiao_store::catalog::{self, EntryRow};
 use shuqiao_store::{Conn, ts};
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::audit::{Actor, AuditEvent, record};
 use crate::index::{doc_key, parse_entry};
 use crate::platform::Principal;
 use crate::{AppError, Platform, Result};
@@ -130,6 +131,11 @@ pub async fn create(p: &Platform, who: &Principal, input: &EntryInput) -> Result
     let mut tx = p.store.begin().await?;
     let dept = department_of(&mut tx, who.department()?).await?;
     let row = insert_new(&mut tx, spec, &dept, &who.id, &ts(p.now()), &mut HashSet::new()).await?;
+    let ev = AuditEvent::new("catalog.create", format!("entry:{}", row.code))
+        .department(dept.id.clone())
+        .resource(row.code.clone())
+        .detail(serde_json::json!({"version": row.version, "name": row.name}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
     shuqiao_store::commit(tx).await?;
     crate::index::apply(p, std::slice::from_ref(&row), &[]).await?;
     view(&row)
@@ -254,6 +260,11 @@ pub async fn update(p: &Platform, who: &Principal, code: ResourceCode, input: &E
             row
         }
     };
+    let ev = AuditEvent::new("catalog.edit", format!("entry:{code_s}"))
+        .department(dept.id.clone())
+        .resource(code_s.clone())
+        .detail(serde_json::json!({"version": row.version, "status": row.status}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
     shuqiao_store::commit(tx).await?;
     crate::index::apply(p, std::slice::from_ref(&row), &[]).await?;
     view(&row)
@@ -300,6 +311,18 @@ async fn transition(
     row.comment = comment;
     set_status(&mut row, &mut entry, status, &now)?;
     save(&mut tx, &row, &target.status).await?;
+    let action = match action {
+        Action::Submit => "catalog.submit",
+        Action::Publish => "catalog.publish",
+        Action::Return => "catalog.return",
+        Action::Retire => "catalog.retire",
+        Action::Edit => "catalog.edit",
+    };
+    let ev = AuditEvent::new(action, format!("entry:{code_s}"))
+        .department(row.department_id.clone())
+        .resource(code_s.clone())
+        .detail(serde_json::json!({"version": row.version, "from": target.status, "to": row.status, "comment": row.comment}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
     shuqiao_store::commit(tx).await?;
     current.push(row.clone());
     crate::index::apply(p, &current, &removed).await?;

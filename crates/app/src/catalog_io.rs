@@ -116,6 +116,22 @@ pub async fn import(
         rows.push(row);
         progress(i + 1, total);
     }
+    let actor = match &importer {
+        Importer::Cataloger(w) => crate::audit::Actor::from(*w),
+        Importer::Operator { .. } => {
+            crate::audit::Actor { id: "operator".into(), name: "operator (CLI)".into(), department: None }
+        }
+    };
+    let mut by_dept: HashMap<&str, Vec<&str>> = HashMap::new();
+    for r in &rows {
+        by_dept.entry(r.department_id.as_str()).or_default().push(r.code.as_str());
+    }
+    for (dept, codes) in by_dept {
+        let ev = crate::audit::AuditEvent::new("catalog.import", format!("department:{dept}"))
+            .department(dept.to_owned())
+            .detail(serde_json::json!({"entries": codes.len(), "codes": codes, "published": publish}));
+        crate::audit::record(&mut tx, p, &actor, ev).await?;
+    }
     shuqiao_store::commit(tx).await?;
     crate::index::apply(p, &rows, &[]).await?;
     Ok(total)

@@ -137,6 +137,13 @@ async fn load(p: &Platform, province: &DemoProvince) -> Result<()> {
         row.data = serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.into()))?;
         catalog::update(&mut tx, &row, Status::Draft.as_str()).await?;
     }
+    let ev = crate::audit::AuditEvent::new("demo.seed", "platform").detail(serde_json::json!({
+        "regions": province.regions.len(),
+        "departments": province.departments.len(),
+        "users": province.users.len(),
+        "entries": province.entries.len(),
+    }));
+    crate::audit::record(&mut tx, p, &crate::audit::Actor::system(), ev).await?;
     shuqiao_store::commit(tx).await?;
     Ok(())
 }

@@ -61,10 +61,15 @@ fn group<'a>(data: &'a [Row], h: &Header, errors: &mut Vec<ImportError>) -> Vec<
     for row in data {
         let keys = [Col::Code, Col::Name, Col::Provider].map(|c| cell(h, row, c));
         let [code, name, provider] = keys;
+        // A bare classification code (`301001`, the platform assigns the sequence number) is shared by every new
+        // entry of that class, so it identifies an entry only together with the name.
+        let full_code = code.contains('/');
         let continues = groups.last_mut().filter(|g| {
             let [g_code, g_name, g_provider] = g.keys;
-            if !code.is_empty() {
+            if full_code {
                 g_code == code
+            } else if !code.is_empty() {
+                g_code == code && (name.is_empty() || g_name.is_empty() || g_name == name)
             } else if !name.is_empty() {
                 g_name == name && (provider.is_empty() || g_provider == provider)
             } else {
@@ -81,7 +86,7 @@ fn group<'a>(data: &'a [Row], h: &Header, errors: &mut Vec<ImportError>) -> Vec<
                 g.rows.push(row);
             }
             None => {
-                if !code.is_empty() {
+                if full_code {
                     if let Some(first) = seen.get(code) {
                         errors.push(ImportError::new(
                             row.number,

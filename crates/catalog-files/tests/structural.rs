@@ -255,3 +255,23 @@ fn entries_without_code_group_by_name_and_provider() {
     assert_eq!(parsed[0].provider_name.as_deref(), Some("某局"));
     assert_eq!(parsed[1].provider_name.as_deref(), Some("某厅"));
 }
+
+#[test]
+fn class_only_codes_of_different_entries_are_separate_entries() {
+    // The template lets a department fill only the classification code of new entries; two new entries of the
+    // same class are told apart by their names (rows without a name continue the entry above).
+    let mut second = min_row("301001", "许可证编号");
+    second[1] = "行政许可信息";
+    let mut third = min_row("301001", "许可事项");
+    third[1] = "";
+    let rows = vec![MIN_HEADER.to_vec(), min_row("301001", "名称"), min_row("301001", "代码"), second, third];
+    for (fmt, bytes) in [(FileFormat::Xlsx, xlsx(&rows)), (FileFormat::Csv, csv(&rows))] {
+        let parsed = parse(fmt, &bytes).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0].input.name.as_deref(), Some("企业登记信息"));
+        assert_eq!(parsed[0].input.items.as_ref().unwrap().len(), 2);
+        assert_eq!(parsed[1].input.name.as_deref(), Some("行政许可信息"));
+        assert_eq!(parsed[1].input.items.as_ref().unwrap().len(), 2);
+        assert_eq!(parsed[1].first_row, 4);
+    }
+}

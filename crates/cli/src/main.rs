@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// 审计 Audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// 运维 Operator tasks.
     Admin {
         #[command(subcommand)]
@@ -96,6 +101,22 @@ enum CatalogCommand {
 enum RulesCommand {
     /// Check a rule set file and print it as the platform reads it.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain and the signed checkpoints; exits 1 and says where the chain breaks if it does.
+    Verify {
+        /// The platform's data directory (holds the signing key, and the SQLite store unless --database is given).
+        #[arg(long, default_value = "./shuqiao-data", env = "SHUQIAO_DATA")]
+        data: PathBuf,
+        /// Database URL (postgres://…); default: SQLite in the data directory.
+        #[arg(long, env = "SHUQIAO_DATABASE")]
+        database: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,12 +239,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&rules)?);
             Ok(())
         }
+        Command::Audit { command: AuditCommand::Verify { data, database, json } } => {
+            audit_verify(data, database, json).await
+        }
         Command::Admin { command: AdminCommand::Reindex { store } } => {
             let platform = open(&store).await?;
             let n = platform.reindex().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("索引已重建，{n} 个文档 (index rebuilt: {n} documents)");
             Ok(())
         }
+    }
+}
+
+async fn audit_verify(data: PathBuf, database: Option<String>, json: bool) -> anyhow::Result<()> {
+    let store = match &database {
+        Some(url) => shuqiao_store::Store::connect(url).await,
+        None => {
+            if !data.join("shuqiao.db").exists() {
+                anyhow::bail!("{} holds no Shuqiao database; give --data DIR or --database URL", data.display());
+            }
+            shuqiao_store::Store::open_sqlite(&data).await
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+    let keys = shuqiao_app::audit::open_existing(&store, &data).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = shuqiao_app::audit::verify_store(&store, &keys).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.close().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if report.ok {
+        println!(
+            "审计链完整 audit chain intact: {} events, {} signed checkpoints, head {} ({})",
+            report.events, report.checkpoints, report.head, report.algorithm
+        );
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "审计链在事件 {} 处断裂 the audit chain breaks at event {}: {}",
+            report.first_bad.unwrap_or(0),
+            report.first_bad.unwrap_or(0),
+            report.problem.unwrap_or_default()
+        )
     }
 }
 
@@ -269,13 +327,33 @@ async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         }
     }
     state.set_ready(platform.clone());
+    let background = tokio::spawn(background(platform.clone(), stop_rx.clone()));
     println!("就绪 ready: http://{local}/  API: http://{local}/api/v1/");
     let _ = wait_stop(stop_rx).await;
     let _ = server.await;
+    let _ = background.await;
     signals.abort();
     platform.store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Periodic work: sign the audit head.
+async fn background(platform: Platform, stop: tokio::sync::watch::Receiver<bool>) {
+    let every = std::time::Duration::from_secs(u64::from(platform.rules.audit.checkpoint_every_seconds.max(1)));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = wait_stop(stop.clone()) => break,
+        }
+        if let Err(e) = shuqiao_app::audit::checkpoint(&platform).await {
+            tracing::warn!(error = %e, "could not sign an audit checkpoint");
+        }
+    }
+    // A last checkpoint so that a clean stop leaves the whole chain signed.
+    let _ = shuqiao_app::audit::checkpoint(&platform).await;
 }
 
 async fn wait_stop(mut rx: tokio::sync::watch::Receiver<bool>) {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod roles;
 pub mod rules;
+pub mod sharing;
 pub mod validate;
 
 pub use error::FieldError;

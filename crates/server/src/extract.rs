@@ -54,8 +54,8 @@ where
     }
 }
 
-/// A JSON body: 400 for a wrong content type or malformed JSON, 422 (naming the field) for unknown fields and
-/// wrong types, 413 past the size limit.
+/// A JSON body: 400 for a wrong content type or malformed JSON, 422 (naming the field, with its path such as
+/// `items[0].length`) for unknown, missing and wrongly typed fields, 413 past the size limit.
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -86,17 +86,29 @@ pub fn body_rejection(r: axum::extract::rejection::BytesRejection) -> ApiError {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         use serde_json::error::Category;
-        match e.classify() {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
             Category::Data => {
-                let msg = e.to_string();
-                let field = msg.split('`').nth(1).filter(|_| msg.contains("field")).unwrap_or("body").to_owned();
+                let msg = inner.to_string();
+                // `unknown field `x`` and `missing field `x`` are reported at the enclosing object: name the field.
+                let named = msg.split('`').nth(1).filter(|_| msg.contains("field `"));
+                let field = match (path.as_str(), named) {
+                    ("." | "", Some(name)) => name.to_owned(),
+                    (p, Some(name)) => format!("{p}.{name}"),
+                    ("." | "", None) => "body".to_owned(),
+                    (p, None) => p.to_owned(),
+                };
                 ApiError::fields(vec![ProblemField { field, message: format!("字段有误 (invalid field): {msg}") }])
             }
-            _ => ApiError::bad_request(format!("JSON 格式错误 (malformed JSON): {e}")),
+            _ => ApiError::bad_request(format!("JSON 格式错误 (malformed JSON): {inner}")),
         }
-    })
+    })?;
+    de.end().map_err(|e| ApiError::bad_request(format!("JSON 格式错误 (malformed JSON): {e}")))?;
+    Ok(value)
 }
 
 /// `?limit=&cursor=` of every list (default 50, at most 500). Cursors are opaque to clients.

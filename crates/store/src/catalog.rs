@@ -178,3 +178,10 @@ pub async fn current_by_codes(c: &mut Conn, codes: &[String]) -> Result<Vec<Entr
     let rows = q.fetch_all(c).await?;
     rows.iter().map(entry).collect()
 }
+
+/// Versions in one status (e.g. `submitted`, awaiting the authority), oldest change first.
+pub async fn by_status(c: &mut Conn, status: &str) -> Result<Vec<EntryRow>> {
+    let sql = format!("SELECT {COLS} FROM entries WHERE status = $1 ORDER BY updated_at, code");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(status).fetch_all(c).await?;
+    rows.iter().map(entry).collect()
+}

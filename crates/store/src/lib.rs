@@ -7,6 +7,7 @@ pub mod audit;
 pub mod catalog;
 pub mod idempotency;
 mod migrate;
+pub mod sharing;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::harness::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, Launch, Server};
@@ -46,11 +46,8 @@ const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 
 /// GB 32100 check character of the first 17 characters, computed independently of the platform.
 pub fn credit_check(first17: &str) -> char {
     assert_eq!(first17.chars().count(), 17);
-    let sum: u32 = first17
-        .chars()
-        .zip(CREDIT_WEIGHTS)
-        .map(|(c, w)| CREDIT_CHARSET.find(c).expect("charset") as u32 * w)
-        .sum();
+    let sum: u32 =
+        first17.chars().zip(CREDIT_WEIGHTS).map(|(c, w)| CREDIT_CHARSET.find(c).expect("charset") as u32 * w).sum();
     CREDIT_CHARSET.as_bytes()[((31 - sum % 31) % 31) as usize] as char
 }
 
@@ -353,7 +350,8 @@ async fn regions(b: Backend) {
     let (st, body) = s.post("regions", &admin, json!({"code": "130185", "name": "某地", "level": "town"})).await;
     assert_eq!(st, 422, "{body}");
     // Duplicate: 409.
-    let (st, body) = s.post("regions", &admin, json!({"code": "130100", "name": "石家庄市", "level": "municipal"})).await;
+    let (st, body) =
+        s.post("regions", &admin, json!({"code": "130100", "name": "石家庄市", "level": "municipal"})).await;
     assert_eq!(st, 409, "{body}");
     assert_eq!(body["status"], 409);
     let (st, body) = s.post("regions", &admin, json!({"code": "130181", "name": "辛集市", "level": "county"})).await;
@@ -421,7 +419,11 @@ async fn departments(b: Backend) {
     // Wrong length and characters outside the charset (I, O, S, V, Z) too.
     for bad in ["11130100MB001234", "11130100MB00123456X", "11130100MB001234I"] {
         let (st, body) = s
-            .post("departments", &admin, json!({"name": "某局", "credit_code": bad, "region": "130100", "kind": "government"}))
+            .post(
+                "departments",
+                &admin,
+                json!({"name": "某局", "credit_code": bad, "region": "130100", "kind": "government"}),
+            )
             .await;
         assert_field_error(st, &body, "credit_code");
     }
@@ -509,7 +511,8 @@ async fn users_by_platform_admin(b: Backend) {
     assert!(u["department"].is_null());
 
     // Separation of duties: platform_admin and security_auditor in one account → 422 on `roles`.
-    let (st, body) = s.post("users", &admin, user_input("superuser", None, &["platform_admin", "security_auditor"])).await;
+    let (st, body) =
+        s.post("users", &admin, user_input("superuser", None, &["platform_admin", "security_auditor"])).await;
     assert_field_error(st, &body, "roles");
     let (st, _, body) = login_raw(&s, "superuser", "Passw0rd!2026").await;
     assert_eq!(st, 401, "{body}");
@@ -561,8 +564,13 @@ async fn users_by_department_admin(b: Backend) {
     assert_eq!(st, 201, "{u}");
     assert_eq!(u["department"], gat.as_str());
     // Another department: 403, and nothing is created.
-    let (st, h, body) =
-        s.send(s.http.post(s.url("users")).bearer_auth(&gat_admin).json(&user_input("scjg_mole", Some(&scjg), &["consumer"]))).await;
+    let (st, h, body) = s
+        .send(s.http.post(s.url("users")).bearer_auth(&gat_admin).json(&user_input(
+            "scjg_mole",
+            Some(&scjg),
+            &["consumer"],
+        )))
+        .await;
     assert_problem(st, &h, &body, 403);
     let (st, _, body) = login_raw(&s, "scjg_mole", "Passw0rd!2026").await;
     assert_eq!(st, 401, "{body}");
@@ -668,8 +676,9 @@ async fn api_clients(b: Backend) {
     // Consumers and catalogers cannot create or list clients.
     for who in ["gat_user", "gat_catalog"] {
         let t = s.login(who).await;
-        let (st, h, body) =
-            s.send(s.http.post(s.url("clients")).bearer_auth(&t).json(&json!({"name": "x", "roles": ["consumer"]}))).await;
+        let (st, h, body) = s
+            .send(s.http.post(s.url("clients")).bearer_auth(&t).json(&json!({"name": "x", "roles": ["consumer"]})))
+            .await;
         assert_problem(st, &h, &body, 403);
         let (st, body) = s.get("clients", &t).await;
         assert_eq!(st, 403, "{who}: {body}");

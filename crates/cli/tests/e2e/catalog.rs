@@ -16,23 +16,27 @@ pub(crate) fn path(code: &str) -> String {
 
 /// The fields named in a 422 problem.
 pub(crate) fn fields(body: &Value) -> Vec<String> {
-    body["errors"].as_array().map_or_else(Vec::new, |a| {
-        a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()
-    })
+    body["errors"]
+        .as_array()
+        .map_or_else(Vec::new, |a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
 }
 
 /// The codes of a search answer.
 pub(crate) fn codes(body: &Value) -> Vec<String> {
-    body["items"].as_array().map_or_else(Vec::new, |a| {
-        a.iter().map(|e| e["code"].as_str().unwrap().to_owned()).collect()
-    })
+    body["items"]
+        .as_array()
+        .map_or_else(Vec::new, |a| a.iter().map(|e| e["code"].as_str().unwrap().to_owned()).collect())
 }
 
 /// `q` percent-encoded for a query string.
 pub(crate) fn enc(q: &str) -> String {
     q.bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
         })
         .collect()
 }

@@ -27,12 +27,17 @@ pub fn pg_base() -> String {
 pub async fn fresh_pg_database() -> String {
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
-    let name = format!("shuqiao_test_{}", uuid_like());
+    let name = fresh_pg_name();
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{}/postgres", pg_base()))
         .await
         .expect("PostgreSQL must be running for the PostgreSQL half of the suite (see README)");
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create database");
     format!("{}/{name}", pg_base())
+}
+
+/// A fresh database name (not created).
+pub fn fresh_pg_name() -> String {
+    format!("shuqiao_test_{}", uuid_like())
 }
 
 fn uuid_like() -> String {

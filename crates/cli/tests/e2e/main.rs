@@ -2,5 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
+mod api_quality;
+mod audit;
+mod calendar;
+mod catalog;
+mod catalog_files;
 pub mod harness;
 mod smoke;

@@ -2,6 +2,7 @@
 //! are both built from it, so they cannot disagree.
 
 mod accounts;
+mod audit;
 mod catalog;
 mod meta;
 
@@ -80,6 +81,8 @@ pub const ROUTES: &[RouteDoc] = &[
     json(r("post", "/catalog/{class}/{seq}/return", "退回 submitted → returned with a comment (authority)", "catalog")),
     r("post", "/catalog/{class}/{seq}/retire", "撤销 published → retired", "catalog"),
     r("get", "/catalog/{class}/{seq}/versions", "历史版本 Every published version", "catalog"),
+    r("get", "/audit/events", "审计事件 Audit events (auditor: all; a department: its own)", "audit"),
+    r("get", "/audit/verify", "验证审计链 Verify the hash chain and signed checkpoints (auditor)", "audit"),
 ];
 
 fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
@@ -111,6 +114,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("post", "/catalog/{class}/{seq}/return") => post(catalog::return_entry),
         ("post", "/catalog/{class}/{seq}/retire") => post(catalog::retire),
         ("get", "/catalog/{class}/{seq}/versions") => get(catalog::versions),
+        ("get", "/audit/events") => get(audit::events),
+        ("get", "/audit/verify") => get(audit::verify),
         _ => return None,
     })
 }

@@ -1,0 +1,481 @@
+//! Applications (共享申请): submit, answer (approve, refuse, return), dispute and coordination, lists.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shuqiao_domain::entry::{Mode, ShareType, api_str};
+use shuqiao_domain::roles::Role;
+use shuqiao_domain::sharing::{
+    self as rules, AppAction, AppStatus, ApplicationInput, Conditions, ConditionsInput, Decision, Purpose,
+};
+use shuqiao_store::sharing::{self as store, ApplicationRow, HistoryRow, ListQuery};
+use shuqiao_store::{Conn, ts};
+use time::{Date, OffsetDateTime};
+
+use super::grants::{self, GrantView};
+use super::{Party, Person, changed_meanwhile, conflict, from_json, member_of, party, sees, to_json};
+use crate::audit::{Actor, AuditEvent, record};
+use crate::catalog::today_cn;
+use crate::platform::Principal;
+use crate::{AppError, Platform, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Refused {
+    pub reason: String,
+    pub legal_basis: Option<String>,
+    /// Refused by the platform at once (the entry is not shared), by the provider, or by the authority.
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    pub text: String,
+    pub by: Person,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Coordination {
+    pub decision: String,
+    pub reason: String,
+    pub by: Person,
+    pub at: String,
+}
+
+/// An application as stored (`data`) and listed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Application {
+    pub id: String,
+    pub status: AppStatus,
+    /// A coordination decided it; nothing more can happen to it on the platform.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub resource: String,
+    pub resource_name: String,
+    pub entry_version: u32,
+    /// The most restrictive share type of the requested items, which decided how the application is handled.
+    pub share_type: ShareType,
+    pub items: Vec<String>,
+    pub purpose: Purpose,
+    pub basis: String,
+    pub modes: Vec<Mode>,
+    pub valid_until: Date,
+    pub expected_volume: Option<Value>,
+    pub consumer: Party,
+    pub provider: Party,
+    pub deadline: Option<Date>,
+    pub deadline_covered: bool,
+    pub overdue: bool,
+    pub refusal: Option<Refused>,
+    pub return_comment: Option<Note>,
+    pub dispute: Option<Note>,
+    pub coordination: Option<Coordination>,
+    pub grant_id: Option<String>,
+    pub created_by: Person,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryLine {
+    pub at: String,
+    pub action: String,
+    pub actor: Value,
+    pub detail: Value,
+}
+
+/// `GET /applications/{id}`: the application with its grant and history.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationView {
+    #[serde(flatten)]
+    pub application: Application,
+    pub grant: Option<GrantView>,
+    pub history: Vec<HistoryLine>,
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("共享申请不存在 (no such application)".into())
+}
+
+fn parse(row: &ApplicationRow) -> Result<Application> {
+    let mut a: Application = from_json("application", &row.data)?;
+    a.status = AppStatus::parse(&row.status).unwrap_or(a.status);
+    a.overdue = row.overdue != 0;
+    Ok(a)
+}
+
+fn purpose_label(p: &Purpose) -> String {
+    format!("{}: {}", api_str(&p.kind).unwrap_or_default(), p.text)
+}
+
+/// Appends a history line and the audit event of an application change.
+async fn log(
+    c: &mut Conn,
+    p: &Platform,
+    actor: &Actor,
+    a: &Application,
+    action: &str,
+    detail: Value,
+) -> Result<()> {
+    let line = json!({"actor_name": actor.name, "department": actor.department, "detail": detail});
+    let h = HistoryRow {
+        id: String::new(),
+        application_id: a.id.clone(),
+        at: ts(p.now()),
+        actor: actor.id.clone(),
+        action: action.to_owned(),
+        detail: to_json(&line)?,
+    };
+    store::insert_history(c, &h).await?;
+    let mut ev_detail = json!({"status": a.status.as_str(), "consumer": a.consumer.id});
+    if let (Some(obj), Value::Object(extra)) = (ev_detail.as_object_mut(), detail) {
+        obj.extend(extra);
+    }
+    let ev = AuditEvent::new(&format!("application.{action}"), format!("application:{}", a.id))
+        .department(a.provider.id.clone())
+        .resource(a.resource.clone())
+        .purpose(purpose_label(&a.purpose))
+        .detail(ev_detail);
+    record(c, p, actor, ev).await?;
+    Ok(())
+}
+
+fn row_of(a: &Application, created_by: &str) -> Result<ApplicationRow> {
+    Ok(ApplicationRow {
+        id: a.id.clone(),
+        consumer_department: a.consumer.id.clone(),
+        provider_department: a.provider.id.clone(),
+        resource: a.resource.clone(),
+        entry_version: i64::from(a.entry_version),
+        status: a.status.as_str().to_owned(),
+        deadline: a.deadline.map(|d| d.to_string()),
+        deadline_covered: i64::from(a.deadline_covered),
+        overdue: i64::from(a.overdue),
+        data: to_json(a)?,
+        created_by: created_by.to_owned(),
+        created_at: a.created_at.clone(),
+        updated_at: a.updated_at.clone(),
+    })
+}
+
+async fn save(c: &mut Conn, a: &Application, expected: AppStatus) -> Result<()> {
+    let row = row_of(a, &a.created_by.id)?;
+    if store::update_application(c, &row, expected.as_str()).await? { Ok(()) } else { Err(changed_meanwhile()) }
+}
+
+/// `POST /applications` (consumer): checks, decides by share type, and records it; unconditional applications
+/// are approved at once with a grant, not_shared ones refused at once with the entry's legal basis.
+pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> Result<ApplicationView> {
+    who.require(&[Role::Consumer])?;
+    let consumer_id = who.department()?.to_owned();
+    let now_t = p.now();
+    let now = ts(now_t);
+    let today = today_cn(now_t);
+    let mut tx = p.store.begin().await?;
+    let entry = match input.resource.as_deref() {
+        Some(code) => super::published_entry(&mut tx, code).await?,
+        None => None,
+    };
+    let spec = rules::check_application(input, entry.as_ref(), &consumer_id, today, &p.rules)
+        .map_err(AppError::Validation)?;
+    let entry = entry.ok_or_else(|| AppError::field("resource", "不是已发布的信息资源 (not a published entry)"))?;
+    let deadline = (spec.decision == Decision::Review).then(|| {
+        rules::answer_deadline(&p.calendar, today, p.rules.deadlines.application_answer_working_days)
+    });
+    let mut a = Application {
+        id: uuid::Uuid::new_v4().to_string(),
+        status: AppStatus::Submitted,
+        is_final: false,
+        resource: entry.code.to_string(),
+        resource_name: entry.name.clone(),
+        entry_version: entry.version,
+        share_type: spec.share_type,
+        items: spec.items,
+        purpose: spec.purpose,
+        basis: spec.basis,
+        modes: spec.modes,
+        valid_until: spec.valid_until,
+        expected_volume: spec.expected_volume,
+        consumer: party(&mut tx, &consumer_id).await?,
+        provider: party(&mut tx, &entry.provider.id).await?,
+        deadline: deadline.map(|d| d.deadline),
+        deadline_covered: deadline.is_none_or(|d| d.covered),
+        overdue: false,
+        refusal: None,
+        return_comment: None,
+        dispute: None,
+        coordination: None,
+        grant_id: None,
+        created_by: Person::from(who),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+    };
+    store::insert_application(&mut tx, &row_of(&a, &who.id)?).await?;
+    let detail = json!({"items": a.items, "share_type": spec.share_type, "deadline": a.deadline, "modes": a.modes});
+    log(&mut tx, p, &Actor::from(who), &a, "submit", detail).await?;
+    let system = Actor::system();
+    match spec.decision {
+        Decision::Review => {}
+        Decision::Grant => {
+            let cond = Conditions {
+                items: a.items.clone(),
+                valid_until: a.valid_until,
+                masking: Default::default(),
+                quota: None,
+            };
+            let g = grants::create(&mut tx, p, &system, &a, &cond, now_t).await?;
+            a.status = AppStatus::Approved;
+            a.grant_id = Some(g.id.clone());
+            save(&mut tx, &a, AppStatus::Submitted).await?;
+            let detail = json!({"automatic": true, "reason": "无条件共享 (unconditional)", "grant": g.id});
+            log(&mut tx, p, &system, &a, "approve", detail).await?;
+        }
+        Decision::Refuse => {
+            let reason = "该信息资源不予共享 (the entry is not shared)".to_owned();
+            a.status = AppStatus::Refused;
+            a.refusal =
+                Some(Refused { reason, legal_basis: entry.share.legal_basis.clone(), by: "platform".into(), at: now });
+            save(&mut tx, &a, AppStatus::Submitted).await?;
+            let detail = json!({"automatic": true, "legal_basis": entry.share.legal_basis});
+            log(&mut tx, p, &system, &a, "refuse", detail).await?;
+        }
+    }
+    shuqiao_store::commit(tx).await?;
+    get(p, who, &a.id).await
+}
+
+/// Loads an application the caller may see (404 otherwise).
+async fn load(c: &mut Conn, who: &Principal, id: &str) -> Result<Application> {
+    let row = store::get_application(c, id).await?.ok_or_else(not_found)?;
+    if !sees(who, &row.consumer_department, Some(&row.provider_department)) {
+        return Err(not_found());
+    }
+    parse(&row)
+}
+
+pub(crate) async fn view(c: &mut Conn, a: Application) -> Result<ApplicationView> {
+    let grant = match store::grant_of_application(c, &a.id).await? {
+        Some(g) => Some(grants::parse(&g)?),
+        None => None,
+    };
+    let history = store::history(c, &a.id)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let line: Value = serde_json::from_str(&h.detail).unwrap_or(Value::Null);
+            HistoryLine {
+                at: h.at,
+                action: h.action,
+                actor: json!({"id": h.actor, "name": line["actor_name"], "department": line["department"]}),
+                detail: line["detail"].clone(),
+            }
+        })
+        .collect();
+    Ok(ApplicationView { application: a, grant, history })
+}
+
+/// `GET /applications/{id}` (either side, authority).
+pub async fn get(p: &Platform, who: &Principal, id: &str) -> Result<ApplicationView> {
+    let mut c = p.store.reader().await?;
+    let a = load(&mut c, who, id).await?;
+    view(&mut c, a).await
+}
+
+/// `GET /applications?as=consumer|provider|all&status=`, newest first.
+pub async fn list(
+    p: &Platform,
+    who: &Principal,
+    as_: Option<&str>,
+    status: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Application>> {
+    let names: Vec<&str> = AppStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let q = ListQuery { side: super::side(who, as_, "consumer")?, status: super::status_filter(status, &names)?, after, limit };
+    let mut c = p.store.reader().await?;
+    store::list_applications(&mut c, &q).await?.iter().map(parse).collect()
+}
+
+/// Loads an application for an answer by the provider's reviewer: 404 if the caller may not see it, 403 unless
+/// a reviewer of the provider department.
+async fn load_for_provider(c: &mut Conn, who: &Principal, id: &str) -> Result<Application> {
+    let a = load(c, who, id).await?;
+    if !member_of(who, &a.provider.id) || !who.has(Role::Reviewer) {
+        return Err(AppError::Forbidden(
+            "只有提供部门的审核员可以答复申请 (only the provider's reviewers answer applications)".into(),
+        ));
+    }
+    Ok(a)
+}
+
+/// Approves with conditions inside `c`'s transaction: creates the grant and moves the application.
+async fn approve_in(
+    c: &mut Conn,
+    p: &Platform,
+    actor: &Actor,
+    a: &mut Application,
+    input: &ConditionsInput,
+    action: AppAction,
+    now: OffsetDateTime,
+) -> Result<String> {
+    let from = a.status;
+    let next = rules::application_next(from, a.is_final, action).map_err(conflict)?;
+    let cond = rules::check_conditions(input, &a.items, a.valid_until, today_cn(now), &p.rules)
+        .map_err(AppError::Validation)?;
+    let g = grants::create(c, p, actor, a, &cond, now).await?;
+    a.status = next;
+    a.grant_id = Some(g.id.clone());
+    a.updated_at = ts(now);
+    save(c, a, from).await?;
+    Ok(g.id)
+}
+
+/// `POST /applications/{id}/approve` (provider reviewer).
+pub async fn approve(p: &Platform, who: &Principal, id: &str, input: &ConditionsInput) -> Result<ApplicationView> {
+    let now = p.now();
+    let mut tx = p.store.begin().await?;
+    let mut a = load_for_provider(&mut tx, who, id).await?;
+    let actor = Actor::from(who);
+    let grant = approve_in(&mut tx, p, &actor, &mut a, input, AppAction::Approve, now).await?;
+    log(&mut tx, p, &actor, &a, "approve", json!({"grant": grant})).await?;
+    shuqiao_store::commit(tx).await?;
+    get(p, who, id).await
+}
+
+/// `POST /applications/{id}/refuse` (provider reviewer) with a reason and, where required, a legal basis.
+pub async fn refuse(
+    p: &Platform,
+    who: &Principal,
+    id: &str,
+    reason: Option<&str>,
+    legal_basis: Option<&str>,
+) -> Result<ApplicationView> {
+    let now = ts(p.now());
+    let mut tx = p.store.begin().await?;
+    let mut a = load_for_provider(&mut tx, who, id).await?;
+    let from = a.status;
+    a.status = rules::application_next(from, a.is_final, AppAction::Refuse).map_err(conflict)?;
+    let r = rules::check_refusal(reason, legal_basis, &p.rules).map_err(AppError::Validation)?;
+    let detail = json!({"reason": r.reason, "legal_basis": r.legal_basis});
+    a.refusal = Some(Refused { reason: r.reason, legal_basis: r.legal_basis, by: "provider".into(), at: now.clone() });
+    a.updated_at = now;
+    save(&mut tx, &a, from).await?;
+    log(&mut tx, p, &Actor::from(who), &a, "refuse", detail).await?;
+    shuqiao_store::commit(tx).await?;
+    get(p, who, id).await
+}
+
+/// `POST /applications/{id}/return` (provider reviewer) with a comment: back to the consumer.
+pub async fn return_application(p: &Platform, who: &Principal, id: &str, comment: Option<&str>) -> Result<ApplicationView> {
+    let now = ts(p.now());
+    let mut tx = p.store.begin().await?;
+    let mut a = load_for_provider(&mut tx, who, id).await?;
+    let from = a.status;
+    a.status = rules::application_next(from, a.is_final, AppAction::Return).map_err(conflict)?;
+    let mut errors = Vec::new();
+    let comment = rules::required_text("comment", comment, &mut errors).ok_or(AppError::Validation(errors))?;
+    a.return_comment = Some(Note { text: comment.clone(), by: Person::from(who), at: now.clone() });
+    a.updated_at = now;
+    save(&mut tx, &a, from).await?;
+    log(&mut tx, p, &Actor::from(who), &a, "return", json!({"comment": comment})).await?;
+    shuqiao_store::commit(tx).await?;
+    get(p, who, id).await
+}
+
+/// `POST /applications/{id}/dispute` (consumer of the applying department) after a refusal.
+pub async fn dispute(p: &Platform, who: &Principal, id: &str, reason: Option<&str>) -> Result<ApplicationView> {
+    let now = ts(p.now());
+    let mut tx = p.store.begin().await?;
+    let mut a = load(&mut tx, who, id).await?;
+    if !member_of(who, &a.consumer.id) || !who.has(Role::Consumer) {
+        return Err(AppError::Forbidden(
+            "只有申请部门的数据使用人可以提出协商 (only the applying department's consumers may dispute)".into(),
+        ));
+    }
+    let from = a.status;
+    a.status = rules::application_next(from, a.is_final, AppAction::Dispute).map_err(conflict)?;
+    let mut errors = Vec::new();
+    let reason = rules::required_text("reason", reason, &mut errors).ok_or(AppError::Validation(errors))?;
+    a.dispute = Some(Note { text: reason.clone(), by: Person::from(who), at: now.clone() });
+    a.updated_at = now;
+    save(&mut tx, &a, from).await?;
+    log(&mut tx, p, &Actor::from(who), &a, "dispute", json!({"reason": reason})).await?;
+    shuqiao_store::commit(tx).await?;
+    get(p, who, id).await
+}
+
+/// `POST /applications/{id}/coordinate` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinateInput {
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub conditions: ConditionsInput,
+}
+
+/// `POST /applications/{id}/coordinate` (authority) on a disputed application: approve with conditions, or
+/// confirm the refusal. The decision is final.
+pub async fn coordinate(p: &Platform, who: &Principal, id: &str, input: &CoordinateInput) -> Result<ApplicationView> {
+    who.require(&[Role::Authority])?;
+    let now_t = p.now();
+    let now = ts(now_t);
+    let mut tx = p.store.begin().await?;
+    let mut a = load(&mut tx, who, id).await?;
+    let from = a.status;
+    if from != AppStatus::Disputed {
+        return Err(conflict(rules::StateError { from: from.as_str(), action: "coordinate" }));
+    }
+    let mut errors = Vec::new();
+    let decision = match input.decision.as_deref().map(str::trim) {
+        Some("approve") => Some(AppAction::CoordinateApprove),
+        Some("refuse") => Some(AppAction::CoordinateRefuse),
+        _ => {
+            errors.push(shuqiao_domain::FieldError::new("decision", "应为 approve 或 refuse (approve or refuse)"));
+            None
+        }
+    };
+    let reason = rules::required_text("reason", input.reason.as_deref(), &mut errors);
+    let (Some(decision), Some(reason)) = (decision, reason) else { return Err(AppError::Validation(errors)) };
+    let actor = Actor::from(who);
+    let mut detail = json!({"decision": input.decision, "reason": reason, "final": true});
+    if decision == AppAction::CoordinateApprove {
+        let grant = approve_in(&mut tx, p, &actor, &mut a, &input.conditions, decision, now_t).await?;
+        detail["grant"] = json!(grant);
+    } else {
+        a.status = rules::application_next(from, a.is_final, decision).map_err(conflict)?;
+        let prior = a.refusal.take();
+        a.refusal = Some(Refused {
+            reason: reason.clone(),
+            legal_basis: prior.and_then(|r| r.legal_basis),
+            by: "authority".into(),
+            at: now.clone(),
+        });
+        save(&mut tx, &a, from).await?;
+    }
+    a.is_final = true;
+    a.coordination = Some(Coordination {
+        decision: input.decision.clone().unwrap_or_default(),
+        reason,
+        by: Person::from(who),
+        at: now.clone(),
+    });
+    a.updated_at = now;
+    save(&mut tx, &a, a.status).await?;
+    log(&mut tx, p, &actor, &a, "coordinate", detail).await?;
+    shuqiao_store::commit(tx).await?;
+    get(p, who, id).await
+}
+
+/// Tick: flags submitted applications past their deadline.
+pub(crate) async fn mark_overdue(c: &mut Conn, p: &Platform, today: &str, actor: &Actor) -> Result<u64> {
+    let rows = store::applications_newly_overdue(c, today).await?;
+    for row in &rows {
+        let mut a = parse(row)?;
+        a.overdue = true;
+        save(c, &a, AppStatus::Submitted).await?;
+        let detail = json!({"deadline": a.deadline, "today": today});
+        log(c, p, actor, &a, "overdue", detail).await?;
+    }
+    Ok(rows.len() as u64)
+}
