@@ -186,9 +186,28 @@ fn checkpoint_message(alg: &str, seq: i64, hash: &str) -> Vec<u8> {
 /// Appends an event inside the caller's transaction; returns its sequence number.
 pub async fn record(c: &mut Conn, p: &Platform, actor: &Actor, ev: AuditEvent) -> Result<i64> {
     let (seq, prev_hash) = audit::advance_head(c, 1).await?;
+    let row = chain_row(p.audit.alg, seq, prev_hash, ts(p.now()), actor, ev)?;
+    audit::insert(c, &row).await?;
+    audit::set_head_hash(c, &row.hash).await?;
+    let every = i64::from(p.rules.audit.checkpoint_every_events.max(1));
+    if seq % every == 0 {
+        audit::insert_checkpoint(c, &p.audit.sign(seq, &row.hash, &row.at)).await?;
+    }
+    Ok(seq)
+}
+
+/// Builds the stored row of an event at `seq` after `prev_hash`, with its hash.
+pub(crate) fn chain_row(
+    alg: HashAlg,
+    seq: i64,
+    prev_hash: String,
+    at: String,
+    actor: &Actor,
+    ev: AuditEvent,
+) -> Result<EventRow> {
     let mut row = EventRow {
         seq,
-        at: ts(p.now()),
+        at,
         actor: actor.id.clone(),
         actor_name: actor.name.clone(),
         actor_department: actor.department.clone(),
@@ -204,14 +223,8 @@ pub async fn record(c: &mut Conn, p: &Platform, actor: &Actor, ev: AuditEvent) -
         prev_hash,
         hash: String::new(),
     };
-    row.hash = event_hash(p.audit.alg, &row);
-    audit::insert(c, &row).await?;
-    audit::set_head_hash(c, &row.hash).await?;
-    let every = i64::from(p.rules.audit.checkpoint_every_events.max(1));
-    if seq % every == 0 {
-        audit::insert_checkpoint(c, &p.audit.sign(seq, &row.hash, &row.at)).await?;
-    }
-    Ok(seq)
+    row.hash = event_hash(alg, &row);
+    Ok(row)
 }
 
 /// The chain's settings: hash algorithm and the platform signing key.
@@ -231,7 +244,7 @@ impl AuditKeys {
         hex::encode(self.key.verifying_key().to_bytes())
     }
 
-    fn sign(&self, seq: i64, hash: &str, at: &str) -> CheckpointRow {
+    pub(crate) fn sign(&self, seq: i64, hash: &str, at: &str) -> CheckpointRow {
         let sig = self.key.sign(&checkpoint_message(self.alg.as_str(), seq, hash));
         CheckpointRow {
             seq,

@@ -311,6 +311,10 @@ async fn transition(
     row.comment = comment;
     set_status(&mut row, &mut entry, status, &now)?;
     save(&mut tx, &row, &target.status).await?;
+    if status == Status::Retired {
+        let actor = crate::audit::Actor::from(who);
+        crate::sharing::grants::suspend_for_retired_entry(&mut tx, p, &code_s, &actor).await?;
+    }
     let action = match action {
         Action::Submit => "catalog.submit",
         Action::Publish => "catalog.publish",

@@ -103,6 +103,11 @@ pub async fn import(
     let mut rows: Vec<EntryRow> = Vec::with_capacity(total);
     let mut tx = p.store.begin().await?;
     for (i, (spec, dept)) in planned.into_iter().enumerate() {
+        // `taken` holds every full code of the file so that assigned sequence numbers avoid them; an entry's own
+        // code (checked unique above) is released so that `insert_new` may take it.
+        if let Some(code) = spec.code {
+            taken.remove(&code);
+        }
         let mut row = crate::catalog::insert_new(&mut tx, spec, &dept, &who, &now, &mut taken).await?;
         if publish {
             let mut entry = parse_entry(&row)?;

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_writer;
 pub mod auth;
 pub mod catalog;
 pub mod catalog_io;
@@ -13,6 +14,7 @@ pub mod demo;
 mod error;
 mod index;
 pub mod platform;
+pub mod sharing;
 
 pub use error::AppError;
 pub use platform::{Config, Platform};

@@ -40,6 +40,8 @@ pub struct Platform {
     pub config: Arc<Config>,
     pub(crate) throttle: Arc<LoginThrottle>,
     pub audit: Arc<crate::audit::AuditKeys>,
+    /// Group-committing appender for events outside state-change transactions (data accesses).
+    pub audit_writer: crate::audit_writer::AuditWriter,
 }
 
 impl Platform {
@@ -57,15 +59,18 @@ impl Platform {
             shuqiao_store::Backend::Postgres => config.data_dir.join(format!("index-{}", db_tag(&config))),
         };
         let index = CatalogIndex::open_or_create(&index_dir)?;
-        let audit = crate::audit::AuditKeys::load(&store, &config.data_dir, &config.rules.audit.hash).await?;
+        let audit = Arc::new(crate::audit::AuditKeys::load(&store, &config.data_dir, &config.rules.audit.hash).await?);
+        let rules = Arc::new(config.rules.clone());
+        let audit_writer = crate::audit_writer::AuditWriter::start(store.clone(), audit.clone(), rules.clone());
         let platform = Platform {
             store,
             index: Arc::new(index),
-            rules: Arc::new(config.rules.clone()),
+            rules,
             calendar: Arc::new(Calendar::builtin()),
             config: Arc::new(config),
             throttle: Arc::new(LoginThrottle::default()),
-            audit: Arc::new(audit),
+            audit,
+            audit_writer,
         };
         platform.ensure_index().await?;
         Ok(platform)

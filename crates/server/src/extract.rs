@@ -94,9 +94,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             Category::Data => {
                 let msg = inner.to_string();
-                // `unknown field `x`` and `missing field `x`` are reported at the enclosing object: name the field.
-                let named = msg.split('`').nth(1).filter(|_| msg.contains("field `"));
-                let field = match (path.as_str(), named) {
+                // The path names the field at fault (`items[0].length`), except for `missing field `x``, which is
+                // reported at the enclosing object.
+                let missing = msg.strip_prefix("missing field `").and_then(|m| m.split('`').next());
+                let field = match (path.as_str(), missing) {
                     ("." | "", Some(name)) => name.to_owned(),
                     (p, Some(name)) => format!("{p}.{name}"),
                     ("." | "", None) => "body".to_owned(),

@@ -33,7 +33,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     let Ok(platform) = state.platform() else { return ApiError::not_ready().into_response() };
     let platform = platform.clone();
-    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("anonymous");
+    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("anonymous").to_owned();
     let principal = hex::encode(Sha256::digest(auth.as_bytes()));
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, IMPORT_LIMIT).await {
@@ -48,12 +48,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     h.update(parts.uri.to_string().as_bytes());
     h.update(&bytes);
     let request_hash = hex::encode(h.finalize());
+    let secret = body_secret(&auth, &key, &parts.method, &parts.uri, &bytes);
     let stored = match platform.store.reader().await {
         Ok(mut c) => idempotency::get(&mut c, &principal, &key).await,
         Err(e) => Err(e),
     };
     match stored {
-        Ok(Some(s)) if s.request_hash == request_hash => return replay(s),
+        Ok(Some(s)) if s.request_hash == request_hash => return replay(s, &secret),
         Ok(Some(_)) => {
             return ApiError::fields(vec![ProblemField {
                 field: "Idempotency-Key".into(),
@@ -74,9 +75,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     let content_type =
         rparts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
-    if let Ok(text) = std::str::from_utf8(&body) {
+    if std::str::from_utf8(&body).is_ok() {
         let record =
-            StoredResponse { request_hash, status: rparts.status.as_u16(), content_type, body: text.to_owned() };
+            StoredResponse { request_hash, status: rparts.status.as_u16(), content_type, body: seal(&secret, &body) };
         let now = shuqiao_store::ts(platform.now());
         let saved = async {
             let mut tx = platform.store.begin().await?;
@@ -90,9 +91,54 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     Response::from_parts(rparts, Body::from(body))
 }
 
-fn replay(s: StoredResponse) -> Response {
+/// The key a stored response is sealed with. Responses may carry secrets shown once (a login's session token, a
+/// new API client's token) and tokens are only ever stored hashed (SPEC §14), so the stored body is encrypted with
+/// a key derived from what only a genuine retry has: the caller's credentials and the request itself. The store
+/// keeps neither (only SHA-256 digests under other constructions).
+fn body_secret(auth: &str, key: &str, method: &Method, uri: &axum::http::Uri, body: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"shuqiao idempotency body key v1\0");
+    for part in [auth.as_bytes(), key.as_bytes(), method.as_str().as_bytes(), uri.to_string().as_bytes()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.update(body);
+    h.finalize().into()
+}
+
+/// XORs `data` with a SHA-256 counter-mode keystream of `secret` (each secret seals one stored response).
+fn keystream_xor(secret: &[u8; 32], data: &mut [u8]) {
+    for (i, chunk) in data.chunks_mut(32).enumerate() {
+        let block = Sha256::new().chain_update(secret).chain_update((i as u64).to_be_bytes()).finalize();
+        for (b, k) in chunk.iter_mut().zip(block.iter()) {
+            *b ^= k;
+        }
+    }
+}
+
+const SEALED: &str = "sealed-v1:";
+
+fn seal(secret: &[u8; 32], body: &[u8]) -> String {
+    use base64::Engine;
+    let mut buf = body.to_vec();
+    keystream_xor(secret, &mut buf);
+    format!("{SEALED}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(buf))
+}
+
+fn open_sealed(secret: &[u8; 32], stored: &str) -> Option<String> {
+    use base64::Engine;
+    let Some(b64) = stored.strip_prefix(SEALED) else { return Some(stored.to_owned()) };
+    let mut buf = base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64).ok()?;
+    keystream_xor(secret, &mut buf);
+    String::from_utf8(buf).ok()
+}
+
+fn replay(s: StoredResponse, secret: &[u8; 32]) -> Response {
     let status = StatusCode::from_u16(s.status).unwrap_or(StatusCode::OK);
-    let mut resp = (status, s.body).into_response();
+    let Some(body) = open_sealed(secret, &s.body) else {
+        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "stored response unreadable").into_response();
+    };
+    let mut resp = (status, body).into_response();
     if let Ok(v) = HeaderValue::from_str(&s.content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }

@@ -98,6 +98,46 @@ pub async fn insert(c: &mut Conn, e: &EventRow) -> Result<()> {
     Ok(())
 }
 
+/// Inserts several events with one statement per chunk (group commit of the audit writer).
+pub async fn insert_many(c: &mut Conn, events: &[EventRow]) -> Result<()> {
+    // 16 parameters a row; stay well below SQLite's limit of 32,766 parameters per statement.
+    for chunk in events.chunks(500) {
+        let mut sql = format!("INSERT INTO audit_events ({COLS}) VALUES ");
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 16;
+            let params: Vec<String> = (1..=16).map(|k| format!("${}", b + k)).collect();
+            sql.push('(');
+            sql.push_str(&params.join(", "));
+            sql.push(')');
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(&e.at)
+                .bind(&e.actor)
+                .bind(&e.actor_name)
+                .bind(&e.actor_department)
+                .bind(&e.department)
+                .bind(&e.action)
+                .bind(&e.object)
+                .bind(&e.resource)
+                .bind(&e.purpose)
+                .bind(&e.case_ref)
+                .bind(&e.subjects)
+                .bind(&e.result)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
 /// Events with `seq > after`, ascending, at most `limit` — the input of verification, read in pages.
 pub async fn page(c: &mut Conn, after: i64, limit: i64) -> Result<Vec<EventRow>> {
     let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");

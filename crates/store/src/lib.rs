@@ -99,7 +99,7 @@ impl Store {
                     AnyPoolOptions::new().after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
                                  PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;",
                             )
                             .await?;

@@ -109,14 +109,7 @@ fn purpose_label(p: &Purpose) -> String {
 }
 
 /// Appends a history line and the audit event of an application change.
-async fn log(
-    c: &mut Conn,
-    p: &Platform,
-    actor: &Actor,
-    a: &Application,
-    action: &str,
-    detail: Value,
-) -> Result<()> {
+async fn log(c: &mut Conn, p: &Platform, actor: &Actor, a: &Application, action: &str, detail: Value) -> Result<()> {
     let line = json!({"actor_name": actor.name, "department": actor.department, "detail": detail});
     let h = HistoryRow {
         id: String::new(),
@@ -176,12 +169,11 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
         Some(code) => super::published_entry(&mut tx, code).await?,
         None => None,
     };
-    let spec = rules::check_application(input, entry.as_ref(), &consumer_id, today, &p.rules)
-        .map_err(AppError::Validation)?;
+    let spec =
+        rules::check_application(input, entry.as_ref(), &consumer_id, today, &p.rules).map_err(AppError::Validation)?;
     let entry = entry.ok_or_else(|| AppError::field("resource", "不是已发布的信息资源 (not a published entry)"))?;
-    let deadline = (spec.decision == Decision::Review).then(|| {
-        rules::answer_deadline(&p.calendar, today, p.rules.deadlines.application_answer_working_days)
-    });
+    let deadline = (spec.decision == Decision::Review)
+        .then(|| rules::answer_deadline(&p.calendar, today, p.rules.deadlines.application_answer_working_days));
     let mut a = Application {
         id: uuid::Uuid::new_v4().to_string(),
         status: AppStatus::Submitted,
@@ -291,7 +283,12 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Application>> {
     let names: Vec<&str> = AppStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let q = ListQuery { side: super::side(who, as_, "consumer")?, status: super::status_filter(status, &names)?, after, limit };
+    let q = ListQuery {
+        side: super::side(who, as_, "consumer")?,
+        status: super::status_filter(status, &names)?,
+        after,
+        limit,
+    };
     let mut c = p.store.reader().await?;
     store::list_applications(&mut c, &q).await?.iter().map(parse).collect()
 }
@@ -366,7 +363,12 @@ pub async fn refuse(
 }
 
 /// `POST /applications/{id}/return` (provider reviewer) with a comment: back to the consumer.
-pub async fn return_application(p: &Platform, who: &Principal, id: &str, comment: Option<&str>) -> Result<ApplicationView> {
+pub async fn return_application(
+    p: &Platform,
+    who: &Principal,
+    id: &str,
+    comment: Option<&str>,
+) -> Result<ApplicationView> {
     let now = ts(p.now());
     let mut tx = p.store.begin().await?;
     let mut a = load_for_provider(&mut tx, who, id).await?;

@@ -80,8 +80,16 @@ fn row_of(g: &GrantView) -> Result<GrantRow> {
     })
 }
 
-async fn audit(c: &mut Conn, p: &Platform, actor: &Actor, g: &GrantView, action: &str, detail: serde_json::Value) -> Result<()> {
-    let purpose = format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text);
+async fn audit(
+    c: &mut Conn,
+    p: &Platform,
+    actor: &Actor,
+    g: &GrantView,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let purpose =
+        format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text);
     let mut d = json!({"status": g.status.as_str(), "consumer": g.consumer.id, "application": g.application});
     if let (Some(obj), serde_json::Value::Object(extra)) = (d.as_object_mut(), detail) {
         obj.extend(extra);
@@ -175,7 +183,13 @@ async fn save(c: &mut Conn, g: &GrantView, expected: GrantStatus) -> Result<()> 
 }
 
 /// `POST /grants/{id}/suspend|resume|revoke` (the provider's reviewers and administrators, or the authority).
-pub async fn act(p: &Platform, who: &Principal, id: &str, action: GrantAction, reason: Option<&str>) -> Result<GrantView> {
+pub async fn act(
+    p: &Platform,
+    who: &Principal,
+    id: &str,
+    action: GrantAction,
+    reason: Option<&str>,
+) -> Result<GrantView> {
     let now = ts(p.now());
     let mut tx = p.store.begin().await?;
     let row = store::get_grant(&mut tx, id).await?.ok_or_else(not_found)?;

@@ -59,6 +59,11 @@ async fn malformed_bodies(b: Backend) {
     let (st, body) = s.post("catalog", &t, e).await;
     assert_eq!(st, 422, "{body}");
     assert_eq!(error_fields(&body), ["items[0].colour"], "{body}");
+    // A missing required field of a nested object: 422 naming it with its path.
+    let admin = s.login("admin").await;
+    let (st, body) = s.post("regions", &admin, json!({"code": "130181", "name": "辛集市"})).await;
+    assert_eq!(st, 422, "{body}");
+    assert_eq!(error_fields(&body), ["level"], "{body}");
     // A field of the wrong type: 422 naming it.
     let mut e = entry_json("303099", "类型错误测试");
     e["secret"] = json!("yes");
@@ -74,7 +79,6 @@ async fn malformed_bodies(b: Backend) {
     let (st, h, body) = s.send(post().header(CONTENT_TYPE, "application/json").body(format!("{valid} x"))).await;
     assert_problem(st, &h, &body, 400);
     // Unknown fields of other bodies too.
-    let admin = s.login("admin").await;
     let (st, body) =
         s.post("regions", &admin, json!({"code": "130181", "name": "辛集市", "level": "county", "x": 1})).await;
     assert_field_error(st, &body, "x");

@@ -59,6 +59,29 @@ pub(crate) async fn create_published(s: &Server, cataloger: &str, authority: &st
     code
 }
 
+/// Runs futures concurrently on the current task and returns their outputs in order.
+pub(crate) async fn futures_join<F: std::future::Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
 async fn department_of(s: &Server, token: &str) -> Value {
     let (st, me) = s.get("me", token).await;
     assert_eq!(st, StatusCode::OK, "{me}");
@@ -95,6 +118,17 @@ async fn create_and_validate(b: Backend) {
     let (st, e4) = s.post("catalog", &cat, entry_json("303778", "测试编制资源丁")).await;
     assert_eq!(st, StatusCode::CREATED, "{e4}");
     assert_eq!(e4["code"], "303778/000042", "{e4}");
+
+    // Concurrent creates in one class each get their own sequence number.
+    let names: Vec<String> = (0..8).map(|i| format!("并发编制测试资源{i}")).collect();
+    let results = futures_join(names.iter().map(|n| s.post("catalog", &cat, entry_json("303779", n)))).await;
+    let mut seqs = HashSet::new();
+    for (st, body) in results {
+        assert_eq!(st, StatusCode::CREATED, "concurrent create: {body}");
+        assert!(seqs.insert(body["code"].as_str().unwrap().to_owned()), "{body}");
+    }
+    let want: HashSet<String> = (1..=8).map(|i| format!("303779/{i:06}")).collect();
+    assert_eq!(seqs, want);
 
     // Duplicate full code → 409.
     full["name"] = json!("测试编制资源戊");
@@ -531,6 +565,10 @@ async fn search(b: Backend) {
         }
         cursor = Some(body["next_cursor"].as_str().expect("next_cursor").to_owned());
     }
+    // The pages are the first 60 results of one query, in order.
+    let (st, body) = s.get("catalog?share_type=conditional&limit=60", &user).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(codes(&body).into_iter().collect::<HashSet<_>>(), seen);
     // The last page has no next cursor.
     let (st, body) = s.get(&format!("catalog?share_type=not_shared&limit={}", 500), &user).await;
     assert_eq!(st, StatusCode::OK, "{body}");

@@ -302,7 +302,7 @@ async fn import_errors(b: Backend) {
     assert_eq!(count_all(&s, &auth).await, before);
 
     // A duplicate of an existing code is refused.
-    let (st, existing) = s.get("catalog?limit=1&status=published", &cat).await;
+    let (st, existing) = s.get("catalog?limit=1&status=published&class=3", &cat).await;
     assert_eq!(st, StatusCode::OK);
     let existing_code = existing["items"][0]["code"].as_str().unwrap().to_owned();
     let mut dup = entry_json(existing_code.split('/').next().unwrap(), "导入错误测试重复代码");
