@@ -128,6 +128,19 @@ pub(crate) async fn insert_new(
 pub async fn create(p: &Platform, who: &Principal, input: &EntryInput) -> Result<EntryView> {
     who.require(&[Role::Cataloger])?;
     let spec = validate(p, input)?;
+    // With only a classification code the platform picks the sequence number; a concurrent create in the same
+    // class may take it first (the unique index says so), and then the next free number is picked again.
+    let attempts = if spec.code.is_none() { 8 } else { 1 };
+    let mut attempt = 1;
+    loop {
+        match create_once(p, who, spec.clone()).await {
+            Err(AppError::Conflict(_)) if attempt < attempts => attempt += 1,
+            result => return result,
+        }
+    }
+}
+
+async fn create_once(p: &Platform, who: &Principal, spec: EntrySpec) -> Result<EntryView> {
     let mut tx = p.store.begin().await?;
     let dept = department_of(&mut tx, who.department()?).await?;
     let row = insert_new(&mut tx, spec, &dept, &who.id, &ts(p.now()), &mut HashSet::new()).await?;

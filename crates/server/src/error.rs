@@ -34,7 +34,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Problems>,
+    /// Boxed to keep `ApiError` (the error of every handler) small.
+    pub errors: Option<Box<Problems>>,
 }
 
 #[derive(Debug)]
@@ -87,7 +88,7 @@ impl ApiError {
     pub fn fields(errors: Vec<ProblemField>) -> ApiError {
         let n = errors.len();
         let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{n} 个问题 ({n} problem(s))"));
-        e.problem.errors = Some(Problems::Fields(errors));
+        e.problem.errors = Some(Box::new(Problems::Fields(errors)));
         e
     }
 }
@@ -109,12 +110,12 @@ impl From<AppError> for ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY,
                     format!("导入文件有 {n} 个问题，未导入任何内容 ({n} problem(s); nothing was imported)"),
                 );
-                e.problem.errors = Some(Problems::Rows(
+                e.problem.errors = Some(Box::new(Problems::Rows(
                     errors
                         .into_iter()
                         .map(|r| ImportProblem { row: r.row, column: r.column, message: r.message })
                         .collect(),
-                ));
+                )));
                 e
             }
             AppError::TooManyRequests { message, retry_after_secs } => {

@@ -1,6 +1,7 @@
 //! `Idempotency-Key` on state-changing calls: the first response (below 500) is stored per caller and key, and a
 //! retry with the same key and the same request gets it again instead of acting twice. The same key with a
-//! different request is refused with 422.
+//! different request is refused with 422. Stored bodies are sealed with a key that only a genuine retry can derive,
+//! since they may carry tokens that are shown once and otherwise only ever stored hashed.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -75,9 +76,8 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     let content_type =
         rparts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
-    if std::str::from_utf8(&body).is_ok() {
-        let record =
-            StoredResponse { request_hash, status: rparts.status.as_u16(), content_type, body: seal(&secret, &body) };
+    if let Some(sealed) = seal(&secret, &body) {
+        let record = StoredResponse { request_hash, status: rparts.status.as_u16(), content_type, body: sealed };
         let now = shuqiao_store::ts(platform.now());
         let saved = async {
             let mut tx = platform.store.begin().await?;
@@ -106,31 +106,29 @@ fn body_secret(auth: &str, key: &str, method: &Method, uri: &axum::http::Uri, bo
     h.finalize().into()
 }
 
-/// XORs `data` with a SHA-256 counter-mode keystream of `secret` (each secret seals one stored response).
-fn keystream_xor(secret: &[u8; 32], data: &mut [u8]) {
-    for (i, chunk) in data.chunks_mut(32).enumerate() {
-        let block = Sha256::new().chain_update(secret).chain_update((i as u64).to_be_bytes()).finalize();
-        for (b, k) in chunk.iter_mut().zip(block.iter()) {
-            *b ^= k;
-        }
-    }
-}
+const SEALED: &str = "sealed-v2:";
 
-const SEALED: &str = "sealed-v1:";
+/// Each secret is derived from one request and seals exactly one stored response, so a fixed nonce is safe.
+const NONCE: [u8; 12] = [0; 12];
 
-fn seal(secret: &[u8; 32], body: &[u8]) -> String {
+/// Encrypts a response body with ChaCha20-Poly1305 under `secret`.
+fn seal(secret: &[u8; 32], body: &[u8]) -> Option<String> {
     use base64::Engine;
-    let mut buf = body.to_vec();
-    keystream_xor(secret, &mut buf);
-    format!("{SEALED}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(buf))
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(secret.into());
+    let sealed = cipher.encrypt(&NONCE.into(), body).ok()?;
+    Some(format!("{SEALED}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(sealed)))
 }
 
+/// Decrypts a stored body; `None` if it was not sealed with this secret or was altered.
 fn open_sealed(secret: &[u8; 32], stored: &str) -> Option<String> {
     use base64::Engine;
-    let Some(b64) = stored.strip_prefix(SEALED) else { return Some(stored.to_owned()) };
-    let mut buf = base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64).ok()?;
-    keystream_xor(secret, &mut buf);
-    String::from_utf8(buf).ok()
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let b64 = stored.strip_prefix(SEALED)?;
+    let buf = base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64).ok()?;
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(secret.into());
+    let plain = cipher.decrypt(&NONCE.into(), buf.as_slice()).ok()?;
+    String::from_utf8(plain).ok()
 }
 
 fn replay(s: StoredResponse, secret: &[u8; 32]) -> Response {

@@ -317,6 +317,11 @@ async fn approve_in(
 ) -> Result<String> {
     let from = a.status;
     let next = rules::application_next(from, a.is_final, action).map_err(conflict)?;
+    if super::published_entry(c, &a.resource).await?.is_none() {
+        return Err(AppError::Conflict(
+            "信息资源已不再发布，不能授权 (the entry is no longer published; no grant can be given)".into(),
+        ));
+    }
     let cond = rules::check_conditions(input, &a.items, a.valid_until, today_cn(now), &p.rules)
         .map_err(AppError::Validation)?;
     let g = grants::create(c, p, actor, a, &cond, now).await?;
@@ -412,8 +417,10 @@ pub async fn dispute(p: &Platform, who: &Principal, id: &str, reason: Option<&st
 pub struct CoordinateInput {
     pub decision: Option<String>,
     pub reason: Option<String>,
-    #[serde(flatten)]
-    pub conditions: ConditionsInput,
+    pub items: Option<Vec<String>>,
+    pub valid_until: Option<String>,
+    pub masking: Option<std::collections::BTreeMap<String, String>>,
+    pub quota: Option<rules::QuotaInput>,
 }
 
 /// `POST /applications/{id}/coordinate` (authority) on a disputed application: approve with conditions, or
@@ -442,7 +449,13 @@ pub async fn coordinate(p: &Platform, who: &Principal, id: &str, input: &Coordin
     let actor = Actor::from(who);
     let mut detail = json!({"decision": input.decision, "reason": reason, "final": true});
     if decision == AppAction::CoordinateApprove {
-        let grant = approve_in(&mut tx, p, &actor, &mut a, &input.conditions, decision, now_t).await?;
+        let conditions = ConditionsInput {
+            items: input.items.clone(),
+            valid_until: input.valid_until.clone(),
+            masking: input.masking.clone(),
+            quota: input.quota.clone(),
+        };
+        let grant = approve_in(&mut tx, p, &actor, &mut a, &conditions, decision, now_t).await?;
         detail["grant"] = json!(grant);
     } else {
         a.status = rules::application_next(from, a.is_final, decision).map_err(conflict)?;

@@ -470,3 +470,91 @@ async fn request_ids(b: Backend) {
     assert_eq!(id_of(&h), "case-2026-0001");
 }
 on_both!(request_ids, request_ids);
+
+/// Everything the store holds as text, to look for secrets in: on SQLite the database files themselves, on
+/// PostgreSQL the rows of the tables that might hold a token.
+async fn store_text(s: &Server) -> String {
+    match &s.database {
+        None => {
+            let mut out = String::new();
+            for name in ["shuqiao.db", "shuqiao.db-wal"] {
+                if let Ok(bytes) = std::fs::read(s.data.path().join(name)) {
+                    out.push_str(&String::from_utf8_lossy(&bytes));
+                }
+            }
+            assert!(out.len() > 1000, "SQLite files not found in {}", s.data.path().display());
+            out
+        }
+        Some(url) => {
+            use sqlx::Row;
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await.unwrap();
+            let mut out = String::new();
+            for table in ["idempotency_keys", "sessions", "api_clients"] {
+                let sql = format!("SELECT CAST(t AS TEXT) FROM {table} t");
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.unwrap() {
+                    out.push_str(&row.get::<String, _>(0));
+                    out.push('\n');
+                }
+            }
+            assert!(out.contains("sqs_") || !out.is_empty(), "no rows read");
+            out
+        }
+    }
+}
+
+async fn idempotent_secrets_are_not_stored(b: Backend) {
+    let s = Server::demo(b).await;
+    let admin = s.login("gat_admin").await;
+    // A retried client creation gets the same client and token back, once, and acts once.
+    let req = || {
+        s.http
+            .post(s.url("clients"))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", "client-1")
+            .json(&json!({"name": "幂等客户端", "roles": ["consumer"]}))
+    };
+    let (st, _, first) = s.send(req()).await;
+    assert_eq!(st, 201, "{first}");
+    let (st, h, again) = s.send(req()).await;
+    assert_eq!(st, 201, "{again}");
+    assert_eq!(again, first);
+    assert_eq!(h.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let token = first["token"].as_str().unwrap().to_owned();
+    let (st, me) = s.get("me", &token).await;
+    assert_eq!(st, 200, "{me}");
+    let (_, list) = s.get("clients", &admin).await;
+    let n = list["items"].as_array().unwrap().iter().filter(|c| c["name"] == "幂等客户端").count();
+    assert_eq!(n, 1, "{list}");
+    // A retried login too.
+    let login = || {
+        s.http
+            .post(s.url("auth/login"))
+            .header("Idempotency-Key", "login-1")
+            .json(&json!({"username": "gat_user", "password": crate::harness::DEMO_PASSWORD}))
+    };
+    let (st, _, session) = s.send(login()).await;
+    assert_eq!(st, 200, "{session}");
+    let (_, _, session2) = s.send(login()).await;
+    assert_eq!(session2["token"], session["token"]);
+    let session_token = session["token"].as_str().unwrap().to_owned();
+    // Someone else replaying the login with the same key but a wrong password gets nothing.
+    let (st, _, other) = s
+        .send(
+            s.http
+                .post(s.url("auth/login"))
+                .header("Idempotency-Key", "login-1")
+                .json(&json!({"username": "gat_user", "password": "guess"})),
+        )
+        .await;
+    assert_eq!(st, 422, "{other}");
+    assert!(other.get("token").is_none());
+
+    // Tokens are stored hashed only (SPEC §14), also inside stored responses.
+    let text = store_text(&s).await;
+    for secret in [&token, &session_token] {
+        let body = &secret[4..];
+        assert!(!text.contains(body), "a token is stored in clear: {}", &secret[..12]);
+    }
+}
+on_both!(idempotent_secrets_are_not_stored, idempotent_secrets_are_not_stored);

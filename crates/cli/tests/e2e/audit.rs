@@ -104,7 +104,7 @@ async fn chain_detects_tampering(b: Backend) {
 
     // 4. An inserted event (later events renumbered to make room).
     let (d, db, url) = copy_store(data.path(), &database).await;
-    exec(&url, &format!("UPDATE audit_events SET seq = seq + 1000 WHERE seq >= 4")).await;
+    exec(&url, "UPDATE audit_events SET seq = seq + 1000 WHERE seq >= 4").await;
     exec(&url, "UPDATE audit_events SET seq = seq - 999 WHERE seq >= 1004").await;
     exec(
         &url,

@@ -123,28 +123,30 @@ fn serve_cmd(data: &std::path::Path, database: Option<&str>, rules: &std::path::
 }
 
 fn start_with_rules(data: &std::path::Path, database: Option<&str>, rules: &std::path::Path) -> RulesServer {
-    let mut child = serve_cmd(data, database, rules).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let child = serve_cmd(data, database, rules).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    // The guard kills and waits for the process on every path.
+    let mut server = RulesServer { child, base: String::new() };
+    let stdout = server.child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
-    let mut base = None;
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(line) => {
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    base = Some(rest.trim().to_owned());
+                    server.base = rest.trim().to_owned();
                 }
                 if line.starts_with("就绪 ready") {
-                    return RulesServer { child, base: base.expect("listening line") };
+                    assert!(!server.base.is_empty(), "listening line");
+                    return server;
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if let Ok(Some(status)) = child.try_wait() {
+                if let Ok(Some(status)) = server.child.try_wait() {
                     panic!("serve exited early: {status}");
                 }
             }

@@ -9,4 +9,5 @@ mod calendar;
 mod catalog;
 mod catalog_files;
 pub mod harness;
+mod sharing;
 mod smoke;

@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod catalog;
 mod meta;
+mod sharing;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post, put};
@@ -83,6 +84,37 @@ pub const ROUTES: &[RouteDoc] = &[
     r("get", "/catalog/{class}/{seq}/versions", "历史版本 Every published version", "catalog"),
     r("get", "/audit/events", "审计事件 Audit events (auditor: all; a department: its own)", "audit"),
     r("get", "/audit/verify", "验证审计链 Verify the hash chain and signed checkpoints (auditor)", "audit"),
+    created(json(r("post", "/applications", "共享申请 Apply for an entry's items with a purpose", "sharing"))),
+    r("get", "/applications", "申请列表 Applications (?as=consumer|provider|all&status=)", "sharing"),
+    r("get", "/applications/{id}", "申请详情 One application with its grant and history", "sharing"),
+    json(r("post", "/applications/{id}/approve", "同意 Approve with conditions (provider reviewer)", "sharing")),
+    json(r("post", "/applications/{id}/refuse", "拒绝 Refuse with a reason (provider reviewer)", "sharing")),
+    json(r("post", "/applications/{id}/return", "退回 Return to the consumer (provider reviewer)", "sharing")),
+    json(r("post", "/applications/{id}/dispute", "申请协商 Dispute a refusal (consumer)", "sharing")),
+    json(r("post", "/applications/{id}/coordinate", "协调裁决 Final decision on a dispute (authority)", "sharing")),
+    r("get", "/grants", "授权列表 Grants (?as=consumer|provider|all&status=)", "sharing"),
+    r("get", "/grants/{id}", "授权详情 One grant", "sharing"),
+    json(r("post", "/grants/{id}/suspend", "暂停授权 Suspend a grant (provider, authority)", "sharing")),
+    json(r("post", "/grants/{id}/resume", "恢复授权 Resume a suspended grant (provider, authority)", "sharing")),
+    json(r("post", "/grants/{id}/revoke", "撤销授权 Revoke a grant (provider, authority)", "sharing")),
+    created(json(r("post", "/objections", "提出疑义 Report a wrong record (consumer)", "sharing"))),
+    r("get", "/objections", "疑义列表 Objections (?as=consumer|provider|all&status=)", "sharing"),
+    r("get", "/objections/{id}", "疑义详情 One objection", "sharing"),
+    json(r("post", "/objections/{id}/confirm", "确认并更正 Confirm with a correction (provider reviewer)", "sharing")),
+    json(r("post", "/objections/{id}/reject", "驳回疑义 Reject with a reason (provider reviewer)", "sharing")),
+    created(json(r("post", "/demands", "提出需求 Describe data the catalog lacks (consumer)", "sharing"))),
+    r("get", "/demands", "需求列表 Demands raised by or routed to the caller's department (authority: all)", "sharing"),
+    r("get", "/demands/{id}", "需求详情 One demand", "sharing"),
+    json(r("post", "/demands/{id}/route", "分派需求 Route to a department (authority)", "sharing")),
+    json(r("post", "/demands/{id}/answer", "答复需求 Answer with an entry or decline (routed department)", "sharing")),
+    r("get", "/inbox", "待办 What waits for the caller's action, oldest first", "sharing"),
+    json(r(
+        "post",
+        "/admin/tick",
+        "运维专用：执行共享定时任务 Operator only (platform admin): flag overdue answers, expire grants, flag \
+         re-certification; optional body {\"now\": \"<RFC 3339>\"} runs it as of that time",
+        "admin",
+    )),
 ];
 
 fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
@@ -116,6 +148,31 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/catalog/{class}/{seq}/versions") => get(catalog::versions),
         ("get", "/audit/events") => get(audit::events),
         ("get", "/audit/verify") => get(audit::verify),
+        ("post", "/applications") => post(sharing::create_application),
+        ("get", "/applications") => get(sharing::list_applications),
+        ("get", "/applications/{id}") => get(sharing::get_application),
+        ("post", "/applications/{id}/approve") => post(sharing::approve),
+        ("post", "/applications/{id}/refuse") => post(sharing::refuse),
+        ("post", "/applications/{id}/return") => post(sharing::return_application),
+        ("post", "/applications/{id}/dispute") => post(sharing::dispute),
+        ("post", "/applications/{id}/coordinate") => post(sharing::coordinate),
+        ("get", "/grants") => get(sharing::list_grants),
+        ("get", "/grants/{id}") => get(sharing::get_grant),
+        ("post", "/grants/{id}/suspend") => post(sharing::suspend_grant),
+        ("post", "/grants/{id}/resume") => post(sharing::resume_grant),
+        ("post", "/grants/{id}/revoke") => post(sharing::revoke_grant),
+        ("post", "/objections") => post(sharing::create_objection),
+        ("get", "/objections") => get(sharing::list_objections),
+        ("get", "/objections/{id}") => get(sharing::get_objection),
+        ("post", "/objections/{id}/confirm") => post(sharing::confirm_objection),
+        ("post", "/objections/{id}/reject") => post(sharing::reject_objection),
+        ("post", "/demands") => post(sharing::create_demand),
+        ("get", "/demands") => get(sharing::list_demands),
+        ("get", "/demands/{id}") => get(sharing::get_demand),
+        ("post", "/demands/{id}/route") => post(sharing::route_demand),
+        ("post", "/demands/{id}/answer") => post(sharing::answer_demand),
+        ("get", "/inbox") => get(sharing::inbox),
+        ("post", "/admin/tick") => post(sharing::tick),
         _ => return None,
     })
 }
