@@ -64,6 +64,16 @@ build_release() {
   log "binary $SHUQIAO"
 }
 
+# run_bounded SECONDS CMD... : runs CMD under `timeout`, as a recorded process (killed by the cleanup on failure or
+# Ctrl-C; `timeout` passes the SIGTERM on to CMD), and returns CMD's status.
+run_bounded() {
+  local secs="$1"; shift
+  timeout "$secs" "$@" &
+  local pid=$!
+  BENCH_PIDS+=("$pid")
+  wait "$pid"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -9,7 +9,7 @@ which is what `shuqiao catalog import` uses to pick the department.
 
 Names are composed from word lists (region + subject + object + suffix), so that a text search hits a subset:
 `户籍` a few percent of the entries, `企业 登记` more, `不动产` and `社会保险 参保` others. Codes are left to the
-platform (only the class is given). Deterministic for a given --seed.
+platform (only the class is given) unless --code-base is given. Deterministic for a given --seed.
 """
 
 import argparse
@@ -107,7 +107,7 @@ def entry(rng, i, dept):
              "conditional": rng.choice([["query", "verify"], ["sync"], ["verify"]]),
              "not_shared": []}[share]
     is_open = share == "unconditional" and rng.random() < 0.4
-    return {
+    e = {
         "class": {"lei": lei, "xiang": xiang, "mu": mu, "ximu": None},
         "name": name,
         "provider": {"name": dept[2], "credit_code": dept[1]},
@@ -126,6 +126,9 @@ def entry(rng, i, dept):
         "secret": False,
         "grade": rng.choice(GRADES),
     }
+    if ARGS.code_base is not None:
+        e["code"] = f"{lei}{xiang:02d}{mu:03d}/{ARGS.code_base + i:06d}"
+    return e
 
 
 # Spreadsheet columns: the template's (data/catalog-template-columns.tsv) that the generator fills.
@@ -143,7 +146,7 @@ def rows(e):
     """One spreadsheet row per item, the entry's columns repeated (as the template asks)."""
     yn = lambda b: "是" if b else "否"  # noqa: E731
     for it in e["items"]:
-        yield [e["class"]["lei"], f'{e["class"]["xiang"]:02d}', f'{e["class"]["mu"]:03d}', "", "",
+        yield [e["class"]["lei"], f'{e["class"]["xiang"]:02d}', f'{e["class"]["mu"]:03d}', "", e.get("code", ""),
                e["name"], e["provider"]["name"], "", e["provider"]["credit_code"], e["summary"],
                e["format"]["category"], e["format"]["type"], it["name"], it["data_type"], it["length"],
                yn(it["basic"]), SHARE_ZH[e["share"]["type"]], e["share"]["condition"] or "",
@@ -159,6 +162,8 @@ def main():
     ap.add_argument("--items-min", type=int, default=3)
     ap.add_argument("--items-max", type=int, default=12)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--code-base", type=int, default=None,
+                    help="give full codes CLASS/(BASE+n) instead of letting the platform number the entries")
     ap.add_argument("--out", required=True)
     ARGS = ap.parse_args()
     with open(ARGS.departments, encoding="utf-8") as f:

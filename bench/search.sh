@@ -48,12 +48,12 @@ for d in json.load(sys.stdin)["items"]:
   # 2. The catalog file.
   log "generating $ENTRIES entries"
   python3 "$BENCH_DIR/gen_catalog.py" --departments "$BENCH_TMP/departments.tsv" --entries "$ENTRIES" \
-    --out "$BENCH_TMP/catalog.json"
+    --code-base 500000 --out "$BENCH_TMP/catalog.json"
 
   # 3. Operator import, published at once (bounded: 30 min).
   log "shuqiao catalog import catalog.json --publish"
   t0=$(date +%s.%N)
-  timeout 1800 "$SHUQIAO" catalog import "$BENCH_TMP/catalog.json" --publish --data "$DATA" >"$BENCH_TMP/import.log" 2>&1 ||
+  run_bounded 3600 "$SHUQIAO" catalog import "$BENCH_TMP/catalog.json" --publish --data "$DATA" >"$BENCH_TMP/import.log" 2>&1 ||
     { tail -20 "$BENCH_TMP/import.log" >&2; die "import"; }
   t1=$(date +%s.%N)
   IMPORT_S="$(python3 -c "print(f'{$t1 - $t0:.1f} s')")"
@@ -106,7 +106,7 @@ done <"$BENCH_TMP/paths.txt"
 run_wrk() {
   local name="$1" paths="$2" conns="$3" secs="$4" threads=1
   ((conns > 1)) && threads=2
-  BENCH_PATHS="$paths" timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
+  BENCH_PATHS="$paths" run_bounded $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
     -s "$BENCH_DIR/rotate.lua" "$BASE" >"$BENCH_TMP/wrk.out" 2>&1 || { cat "$BENCH_TMP/wrk.out" >&2; die "wrk"; }
   local line
   line="$(grep '^RESULT' "$BENCH_TMP/wrk.out")" || { cat "$BENCH_TMP/wrk.out" >&2; die "wrk printed no RESULT"; }

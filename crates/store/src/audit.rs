@@ -138,10 +138,10 @@ pub async fn insert_many(c: &mut Conn, events: &[EventRow]) -> Result<()> {
     Ok(())
 }
 
-/// Events with `seq > after`, ascending, at most `limit` — the input of verification, read in pages.
-pub async fn page(c: &mut Conn, after: i64, limit: i64) -> Result<Vec<EventRow>> {
-    let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(c).await?;
+/// Events with `after < seq <= upto`, ascending, at most `limit` — the input of verification, read in pages.
+pub async fn page(c: &mut Conn, after: i64, upto: i64, limit: i64) -> Result<Vec<EventRow>> {
+    let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(upto).bind(limit).fetch_all(c).await?;
     rows.iter().map(event).collect()
 }
 

@@ -202,6 +202,18 @@ async fn applications_and_grants(b: Backend) {
     .await;
     assert!(glisted(&c.get("rst_user", "grants?status=revoked").await.1));
 
+    // The audit chain holds every step, and it verifies.
+    let (st, ev) = c.get("auditor", &format!("audit/events?resource={code}&limit=500")).await;
+    assert_eq!(st, StatusCode::OK, "{ev}");
+    let actions: Vec<&str> = ev["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for want in
+        ["application.submit", "application.approve", "grant.create", "grant.suspend", "grant.resume", "grant.revoke"]
+    {
+        assert!(actions.contains(&want), "{want} missing: {actions:?}");
+    }
+    let (_, v) = c.get("auditor", "audit/verify").await;
+    assert_eq!(v["ok"], true, "{v}");
+
     // Paging.
     apply(&c, &entry, &items[..1]).await;
     let (_, p1) = c.get("rst_user", "applications?limit=1").await;
