@@ -338,18 +338,28 @@ async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic work: sign the audit head.
+/// Periodic work: sign the audit head; mark overdue applications and objections, expire grants and flag unused
+/// ones for re-certification (at start, then every minute).
 async fn background(platform: Platform, stop: tokio::sync::watch::Receiver<bool>) {
     let every = std::time::Duration::from_secs(u64::from(platform.rules.audit.checkpoint_every_seconds.max(1)));
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut checkpoint = tokio::time::interval(every);
+    checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sharing = tokio::time::interval(std::time::Duration::from_secs(60));
+    sharing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            _ = checkpoint.tick() => {
+                if let Err(e) = shuqiao_app::audit::checkpoint(&platform).await {
+                    tracing::warn!(error = %e, "could not sign an audit checkpoint");
+                }
+            }
+            _ = sharing.tick() => {
+                match shuqiao_app::sharing::tick(&platform).await {
+                    Ok(r) => tracing::debug!(?r, "sharing deadlines checked"),
+                    Err(e) => tracing::warn!(error = %e, "could not check sharing deadlines"),
+                }
+            }
             () = wait_stop(stop.clone()) => break,
-        }
-        if let Err(e) = shuqiao_app::audit::checkpoint(&platform).await {
-            tracing::warn!(error = %e, "could not sign an audit checkpoint");
         }
     }
     // A last checkpoint so that a clean stop leaves the whole chain signed.

@@ -298,6 +298,30 @@ const API_MD: &[(&str, &str)] = &[
     ("get", "/api/v1/catalog/{class}/{seq}/versions"),
     ("post", "/api/v1/catalog/import"),
     ("get", "/api/v1/catalog/export"),
+    // Sharing
+    ("post", "/api/v1/applications"),
+    ("get", "/api/v1/applications"),
+    ("get", "/api/v1/applications/{id}"),
+    ("post", "/api/v1/applications/{id}/approve"),
+    ("post", "/api/v1/applications/{id}/refuse"),
+    ("post", "/api/v1/applications/{id}/return"),
+    ("post", "/api/v1/applications/{id}/dispute"),
+    ("post", "/api/v1/applications/{id}/coordinate"),
+    ("get", "/api/v1/grants"),
+    ("get", "/api/v1/grants/{id}"),
+    ("post", "/api/v1/grants/{id}/suspend"),
+    ("post", "/api/v1/grants/{id}/resume"),
+    ("post", "/api/v1/grants/{id}/revoke"),
+    ("post", "/api/v1/objections"),
+    ("post", "/api/v1/objections/{id}/confirm"),
+    ("post", "/api/v1/objections/{id}/reject"),
+    ("post", "/api/v1/demands"),
+    ("post", "/api/v1/demands/{id}/route"),
+    ("post", "/api/v1/demands/{id}/answer"),
+    ("get", "/api/v1/inbox"),
+    // Audit
+    ("get", "/api/v1/audit/events"),
+    ("get", "/api/v1/audit/verify"),
 ];
 
 async fn openapi_document(b: Backend) {
