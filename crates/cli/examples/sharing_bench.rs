@@ -88,14 +88,15 @@ async fn main() -> anyhow::Result<()> {
     let entry = list["items"]
         .as_array()
         .and_then(|items| {
-            items.iter().find(|e| {
-                e["items"].as_array().is_some_and(|its| its.iter().all(|i| i["share_type"] != "not_shared"))
-            })
+            items
+                .iter()
+                .find(|e| e["items"].as_array().is_some_and(|its| its.iter().all(|i| i["share_type"] != "not_shared")))
         })
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no conditional entry of the provider: {list}"))?;
     let code = entry["code"].as_str().unwrap_or_default().to_owned();
-    let items: Vec<Value> = entry["items"].as_array().into_iter().flatten().take(3).map(|i| i["name"].clone()).collect();
+    let items: Vec<Value> =
+        entry["items"].as_array().into_iter().flatten().take(3).map(|i| i["name"].clone()).collect();
     let modes = entry["share"]["modes"].clone();
     let valid_until = (time::OffsetDateTime::now_utc() + time::Duration::days(180)).date().to_string();
     println!("entry {code}, {} items, {concurrency} concurrent clients, {seconds} s each run", items.len());

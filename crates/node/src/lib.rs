@@ -1,0 +1,1 @@
+//! The front-end exchange node agent (前置交换节点).
