@@ -107,20 +107,26 @@ pub(crate) async fn insert_new(
     who: &str,
     now: &str,
     taken: &mut HashSet<ResourceCode>,
+    published: Option<OffsetDateTime>,
 ) -> Result<EntryRow> {
+    let exists =
+        |code: ResourceCode| AppError::Conflict(format!("信息资源代码 {code} 已存在 (resource code already exists)"));
     let code = match spec.code {
-        Some(code) => {
-            if taken.contains(&code) || catalog::code_exists(c, &code.to_string()).await? {
-                return Err(AppError::Conflict(format!("信息资源代码 {code} 已存在 (resource code already exists)")));
-            }
-            code
-        }
+        Some(code) if taken.contains(&code) => return Err(exists(code)),
+        Some(code) => code,
         None => next_code(c, spec.class, taken).await?,
     };
     taken.insert(code);
-    let entry = spec.into_entry(code, provider_of(department), Status::Draft, 1);
-    let row = entry_row(&entry, &department.id, who, now)?;
-    catalog::insert(c, &row).await?;
+    let status = if published.is_some() { Status::Published } else { Status::Draft };
+    let mut entry = spec.into_entry(code, provider_of(department), status, 1);
+    entry.published_on = published.map(today_cn);
+    let mut row = entry_row(&entry, &department.id, who, now)?;
+    row.published_at = published.map(ts);
+    // The unique index on (code, version) is the check: no look-up before the insert.
+    catalog::insert(c, &row).await.map_err(|e| match e {
+        shuqiao_store::StoreError::Duplicate(_) => exists(code),
+        other => other.into(),
+    })?;
     Ok(row)
 }
 
@@ -143,7 +149,7 @@ pub async fn create(p: &Platform, who: &Principal, input: &EntryInput) -> Result
 async fn create_once(p: &Platform, who: &Principal, spec: EntrySpec) -> Result<EntryView> {
     let mut tx = p.store.begin().await?;
     let dept = department_of(&mut tx, who.department()?).await?;
-    let row = insert_new(&mut tx, spec, &dept, &who.id, &ts(p.now()), &mut HashSet::new()).await?;
+    let row = insert_new(&mut tx, spec, &dept, &who.id, &ts(p.now()), &mut HashSet::new(), None).await?;
     let ev = AuditEvent::new("catalog.create", format!("entry:{}", row.code))
         .department(dept.id.clone())
         .resource(row.code.clone())

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use shuqiao_catalog_files::{FileFormat, ImportError, ParsedEntry};
-use shuqiao_domain::entry::{Entry, Status};
+use shuqiao_domain::entry::Entry;
 use shuqiao_domain::roles::Role;
 use shuqiao_domain::validate::validate_entry;
 use shuqiao_store::accounts::{self, DepartmentRow};
@@ -52,7 +52,20 @@ pub async fn import(
     let mut errors: Vec<ImportError> = Vec::new();
     let mut planned = Vec::with_capacity(parsed.len());
     let mut codes_in_file = HashSet::new();
-    let mut c = p.store.reader().await?;
+    // Which of the file's full codes the store already has: one query per 500 codes, not one per entry.
+    let mut existing = HashSet::new();
+    {
+        let mut c = p.store.reader().await?;
+        let codes: Vec<String> = parsed
+            .iter()
+            .filter_map(|pe| pe.input.code.as_deref())
+            .filter(|c| c.contains('/'))
+            .map(|c| c.trim().to_owned())
+            .collect();
+        for chunk in codes.chunks(500) {
+            existing.extend(catalog::existing_codes(&mut c, chunk).await?);
+        }
+    }
     for pe in &parsed {
         let dept = resolve_department(pe, caller_dept.as_ref(), &departments, &mut errors);
         match validate_entry(&pe.input, &p.rules) {
@@ -65,7 +78,7 @@ pub async fn import(
                             column,
                             message: format!("文件中信息资源代码 {code} 重复 (duplicate code in file)"),
                         });
-                    } else if catalog::code_exists(&mut c, &code.to_string()).await? {
+                    } else if existing.contains(&code.to_string()) {
                         let (row, column) = pe.locate("code");
                         errors.push(ImportError {
                             row,
@@ -86,7 +99,6 @@ pub async fn import(
             }
         }
     }
-    drop(c);
     if !errors.is_empty() {
         errors.sort_by(|a, b| a.row.cmp(&b.row).then_with(|| a.column.cmp(&b.column)));
         return Err(AppError::Import(errors));
@@ -108,16 +120,8 @@ pub async fn import(
         if let Some(code) = spec.code {
             taken.remove(&code);
         }
-        let mut row = crate::catalog::insert_new(&mut tx, spec, &dept, &who, &now, &mut taken).await?;
-        if publish {
-            let mut entry = parse_entry(&row)?;
-            entry.status = Status::Published;
-            entry.published_on = Some(crate::catalog::today_cn(now_t));
-            row.status = Status::Published.as_str().to_owned();
-            row.published_at = Some(now.clone());
-            row.data = serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.into()))?;
-            catalog::update(&mut tx, &row, Status::Draft.as_str()).await?;
-        }
+        let row =
+            crate::catalog::insert_new(&mut tx, spec, &dept, &who, &now, &mut taken, publish.then_some(now_t)).await?;
         rows.push(row);
         progress(i + 1, total);
     }

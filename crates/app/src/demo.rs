@@ -118,24 +118,21 @@ async fn load(p: &Platform, province: &DemoProvince) -> Result<()> {
         let dept = dept_rows.get(&e.department).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("demo entry {i}: unknown department {}", e.department))
         })?;
-        let mut row = crate::catalog::insert_new(&mut tx, spec, dept, "demo", &now, &mut taken).await?;
+        let published = matches!(e.state, DemoState::Published | DemoState::Retired).then_some(now_t);
+        let mut row = crate::catalog::insert_new(&mut tx, spec, dept, "demo", &now, &mut taken, published).await?;
         let (status, comment) = match &e.state {
-            DemoState::Draft => continue,
+            DemoState::Draft | DemoState::Published => continue,
             DemoState::Submitted => (Status::Submitted, None),
             DemoState::Returned { comment } => (Status::Returned, Some(comment.clone())),
-            DemoState::Published => (Status::Published, None),
             DemoState::Retired => (Status::Retired, None),
         };
+        let from = row.status.clone();
         let mut entry = parse_entry(&row)?;
         entry.status = status;
-        if matches!(status, Status::Published | Status::Retired) {
-            entry.published_on = Some(crate::catalog::today_cn(now_t));
-            row.published_at = Some(now.clone());
-        }
         row.status = status.as_str().to_owned();
         row.comment = comment;
         row.data = serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.into()))?;
-        catalog::update(&mut tx, &row, Status::Draft.as_str()).await?;
+        catalog::update(&mut tx, &row, &from).await?;
     }
     let ev = crate::audit::AuditEvent::new("demo.seed", "platform").detail(serde_json::json!({
         "regions": province.regions.len(),

@@ -185,3 +185,17 @@ pub async fn by_status(c: &mut Conn, status: &str) -> Result<Vec<EntryRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(status).fetch_all(c).await?;
     rows.iter().map(entry).collect()
 }
+
+/// Which of `codes` exist (any version).
+pub async fn existing_codes(c: &mut Conn, codes: &[String]) -> Result<Vec<String>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT DISTINCT code FROM entries WHERE code IN ({})", params.join(", "));
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+    for code in codes {
+        q = q.bind(code);
+    }
+    Ok(q.fetch_all(c).await?)
+}
