@@ -176,8 +176,10 @@ fn checkpoint_message(alg: &str, seq: i64, hash: &str) -> Vec<u8> {
 /// Appends an event inside the caller's transaction; returns its sequence number.
 pub async fn record(c: &mut Conn, p: &Platform, actor: &Actor, ev: AuditEvent) -> Result<i64> {
     let (seq, prev_hash) = audit::advance_head(c, 1).await?;
+    let subjects: Vec<(i64, String)> = ev.subjects.iter().map(|h| (seq, h.clone())).collect();
     let row = chain_row(p.audit.alg, seq, prev_hash, ts(p.now()), actor, ev)?;
     audit::insert(c, &row).await?;
+    shuqiao_store::exchange::insert_subjects(c, &subjects).await?;
     audit::set_head_hash(c, &row.hash).await?;
     let every = i64::from(p.rules.audit.checkpoint_every_events.max(1));
     if seq % every == 0 {
@@ -303,7 +305,7 @@ fn load_or_create_key(path: &Path, create: bool) -> Result<SigningKey> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
@@ -311,7 +313,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 

@@ -81,7 +81,10 @@ async fn run(store: Store, keys: Arc<AuditKeys>, rules: Arc<RuleSet>, mut rx: mp
 async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -> std::result::Result<i64, String> {
     let inner = async {
         let n = i64::try_from(jobs.len()).unwrap_or(i64::MAX);
-        let mut tx = store.begin().await?;
+        // The batch is answered only once it is on disk: one flush per batch, not per event.
+        let mut conn = store.writer().await?;
+        shuqiao_store::set_durable(&mut conn, store.backend(), true).await?;
+        let mut tx = shuqiao_store::begin_on(&mut conn).await?;
         let (first, mut prev) = audit::advance_head(&mut tx, n).await?;
         let at = ts(OffsetDateTime::now_utc());
         let every = i64::from(rules.audit.checkpoint_every_events.max(1));
@@ -97,11 +100,18 @@ async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -
             rows.push(row);
         }
         audit::insert_many(&mut tx, &rows).await?;
+        let subjects: Vec<(i64, String)> = jobs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, job)| job.event.subjects.iter().map(move |h| (first + i as i64, h.clone())))
+            .collect();
+        shuqiao_store::exchange::insert_subjects(&mut tx, &subjects).await?;
         audit::set_head_hash(&mut tx, &prev).await?;
         for cp in &checkpoints {
             audit::insert_checkpoint(&mut tx, cp).await?;
         }
         shuqiao_store::commit(tx).await?;
+        shuqiao_store::set_durable(&mut conn, store.backend(), false).await?;
         Ok::<i64, AppError>(first)
     };
     inner.await.map_err(|e| e.to_string())

@@ -25,6 +25,16 @@ pub enum AppError {
     BadRequest(String),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
+    /// A dependency the request needs is not there (e.g. the provider's node is offline, or the data is not
+    /// mounted).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The provider's node answered something the platform refuses to pass on.
+    #[error("{0}")]
+    BadGateway(String),
+    /// The provider's node did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }

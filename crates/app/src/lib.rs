@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod catalog_io;
 pub mod demo;
 mod error;
+pub mod exchange;
 mod index;
 pub mod platform;
 pub mod sharing;

@@ -22,11 +22,19 @@ pub struct Config {
     pub rules: RuleSet,
     /// How long a login session lasts, in seconds (default 8 hours).
     pub session_seconds: i64,
+    /// How long the gateway waits for a node's answer (default 10 s).
+    pub node_timeout: std::time::Duration,
 }
 
 impl Config {
     pub fn new(data_dir: PathBuf) -> Config {
-        Config { data_dir, database_url: None, rules: RuleSet::national_2025(), session_seconds: 8 * 3600 }
+        Config {
+            data_dir,
+            database_url: None,
+            rules: RuleSet::national_2025(),
+            session_seconds: 8 * 3600,
+            node_timeout: std::time::Duration::from_secs(10),
+        }
     }
 }
 
@@ -42,6 +50,10 @@ pub struct Platform {
     pub audit: Arc<crate::audit::AuditKeys>,
     /// Group-committing appender for events outside state-change transactions (data accesses).
     pub audit_writer: crate::audit_writer::AuditWriter,
+    /// Connected nodes and their pending requests.
+    pub nodes: Arc<crate::exchange::registry::Registry>,
+    /// Key of subject hashes, the `hash` masking rule and query cursors (`<data>/subject-key`).
+    pub subject_key: Arc<crate::exchange::subject::SubjectKey>,
 }
 
 impl Platform {
@@ -62,6 +74,7 @@ impl Platform {
         let audit = Arc::new(crate::audit::AuditKeys::load(&store, &config.data_dir, &config.rules.audit.hash).await?);
         let rules = Arc::new(config.rules.clone());
         let audit_writer = crate::audit_writer::AuditWriter::start(store.clone(), audit.clone(), rules.clone());
+        let subject_key = Arc::new(crate::exchange::subject::SubjectKey::load_or_create(&config.data_dir)?);
         let platform = Platform {
             store,
             index: Arc::new(index),
@@ -71,6 +84,8 @@ impl Platform {
             throttle: Arc::new(LoginThrottle::default()),
             audit,
             audit_writer,
+            nodes: Arc::new(crate::exchange::registry::Registry::default()),
+            subject_key,
         };
         platform.ensure_index().await?;
         Ok(platform)

@@ -78,7 +78,9 @@ async fn main() -> anyhow::Result<()> {
     let me: Value = http.get(format!("{base}/api/v1/me")).bearer_auth(&reviewer).send().await?.json().await?;
     let provider = me["department"]["id"].as_str().unwrap_or_default().to_owned();
     let list: Value = http
-        .get(format!("{base}/api/v1/catalog?provider={provider}&share_type=conditional&status=published&limit=50"))
+        .get(format!(
+            "{base}/api/v1/catalog?provider={provider}&share_type=conditional&status=published&class=3&limit=50"
+        ))
         .bearer_auth(&consumer)
         .send()
         .await?

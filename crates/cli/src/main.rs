@@ -47,6 +47,28 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// 前置交换节点 Run a front-end exchange node (`--config node.toml`, see docs/node.md), or make its key.
+    Node(NodeArgs),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct NodeArgs {
+    #[command(subcommand)]
+    command: Option<NodeCommand>,
+    /// The node configuration (TOML): platform URL, key file, node id, sources.
+    #[arg(long, env = "SHUQIAO_NODE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum NodeCommand {
+    /// Make the node's key pair: writes the secret to --out (mode 0600, never overwritten) and prints the public
+    /// key to register with `POST /api/v1/nodes`.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -63,6 +85,9 @@ struct StoreArgs {
     /// How long a login session lasts, in seconds.
     #[arg(long, default_value_t = 8 * 3600, env = "SHUQIAO_SESSION_SECONDS")]
     session_seconds: i64,
+    /// How long a data request waits for the provider's node, in seconds (then 504).
+    #[arg(long, default_value_t = 10, env = "SHUQIAO_NODE_TIMEOUT_SECONDS")]
+    node_timeout_seconds: u64,
 }
 
 #[derive(Args, Clone)]
@@ -167,6 +192,10 @@ fn config(args: &StoreArgs) -> anyhow::Result<Config> {
         anyhow::bail!("--session-seconds must be at least 1");
     }
     cfg.session_seconds = args.session_seconds;
+    if args.node_timeout_seconds < 1 {
+        anyhow::bail!("--node-timeout-seconds must be at least 1");
+    }
+    cfg.node_timeout = std::time::Duration::from_secs(args.node_timeout_seconds);
     if let Some(path) = &args.rules {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read the rule set {}: {e}", path.display()))?;
@@ -242,6 +271,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command: AuditCommand::Verify { data, database, json } } => {
             audit_verify(data, database, json).await
         }
+        Command::Node(args) => match (args.command, args.config) {
+            (Some(NodeCommand::Keygen { out }), _) => {
+                let public = shuqiao_node::keygen(&out)?;
+                eprintln!("节点密钥已写入 node key written to {} (keep it secret)", out.display());
+                eprintln!("公钥 public key — register it with POST /api/v1/nodes {{\"name\": …, \"public_key\": …}}:");
+                println!("{public}");
+                Ok(())
+            }
+            (None, Some(config)) => shuqiao_node::run(&config).await,
+            (None, None) => {
+                anyhow::bail!(
+                    "give --config node.toml (see docs/node.md), or make a key with `shuqiao node keygen --out node.key`"
+                )
+            }
+        },
         Command::Admin { command: AdminCommand::Reindex { store } } => {
             let platform = open(&store).await?;
             let n = platform.reindex().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -330,6 +374,8 @@ async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let background = tokio::spawn(background(platform.clone(), stop_rx.clone()));
     println!("就绪 ready: http://{local}/  API: http://{local}/api/v1/");
     let _ = wait_stop(stop_rx).await;
+    // Node connections are long-lived: close them so that the graceful stop does not wait for them.
+    platform.nodes.close_all();
     let _ = server.await;
     let _ = background.await;
     signals.abort();

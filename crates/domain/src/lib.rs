@@ -9,6 +9,7 @@ pub mod codes;
 pub mod entry;
 pub mod error;
 pub mod lifecycle;
+pub mod masking;
 pub mod roles;
 pub mod rules;
 pub mod sharing;

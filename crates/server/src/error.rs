@@ -56,7 +56,9 @@ fn kind(status: StatusCode) -> (&'static str, &'static str) {
         415 => ("unsupported-media-type", "不支持的内容类型 (Unsupported media type)"),
         422 => ("validation", "数据校验未通过 (Validation failed)"),
         429 => ("too-many-requests", "请求过于频繁 (Too many requests)"),
+        502 => ("bad-gateway", "数据源应答无效 (Bad gateway)"),
         503 => ("unavailable", "服务暂不可用 (Service unavailable)"),
+        504 => ("gateway-timeout", "数据源应答超时 (Gateway timeout)"),
         _ => ("internal", "服务器内部错误 (Internal error)"),
     }
 }
@@ -123,6 +125,9 @@ impl From<AppError> for ApiError {
                 e.retry_after = Some(retry_after_secs);
                 e
             }
+            AppError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            AppError::BadGateway(m) => ApiError::new(StatusCode::BAD_GATEWAY, m),
+            AppError::GatewayTimeout(m) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, m),
             AppError::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "internal error");
                 ApiError::new(

@@ -11,12 +11,14 @@ pub fn document() -> Value {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            // `{*path}` (a route's rest) is the parameter `path`.
+            .map(|name| name.trim_start_matches('*'))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         let mut op = json!({
             "summary": d.summary,
             "tags": [d.tag],
-            "operationId": format!("{}{}", d.method, d.path.replace(['/', '{', '}'], "_")),
+            "operationId": format!("{}{}", d.method, d.path.replace(['/', '{', '}', '*'], "_")),
             "responses": {
                 d.ok.to_string(): {"description": "成功 (success)"},
                 "default": {"description": "错误 (error)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
@@ -31,7 +33,7 @@ pub fn document() -> Value {
         if d.auth {
             op["security"] = json!([{"bearer": []}]);
         }
-        let entry = paths.entry(format!("/api/v1{}", d.path)).or_insert_with(|| json!({}));
+        let entry = paths.entry(format!("/api/v1{}", d.path.replace("{*", "{"))).or_insert_with(|| json!({}));
         entry[d.method] = op;
     }
     json!({

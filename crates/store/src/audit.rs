@@ -27,10 +27,10 @@ pub struct EventRow {
     pub hash: String,
 }
 
-const COLS: &str = "seq, at, actor, actor_name, actor_department, department, action, object, resource, purpose, \
+pub(crate) const COLS: &str = "seq, at, actor, actor_name, actor_department, department, action, object, resource, purpose, \
                     case_ref, subjects, result, detail, prev_hash, hash";
 
-fn event(r: &AnyRow) -> Result<EventRow> {
+pub(crate) fn event(r: &AnyRow) -> Result<EventRow> {
     Ok(EventRow {
         seq: r.try_get(0)?,
         at: r.try_get(1)?,

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod catalog;
+pub mod exchange;
 pub mod idempotency;
 mod migrate;
 pub mod sharing;
@@ -99,7 +100,7 @@ impl Store {
                     AnyPoolOptions::new().after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
                                  PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;",
                             )
                             .await?;
@@ -133,6 +134,12 @@ impl Store {
         Ok(self.write.begin().await?)
     }
 
+    /// The write connection itself, for a transaction that must be on disk when it commits: on SQLite the caller
+    /// switches it to `synchronous=FULL` around the transaction (see [`set_durable`]); elsewhere commits always are.
+    pub async fn writer(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.write.acquire().await?)
+    }
+
     /// A connection for reads outside any transaction.
     pub async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.read.acquire().await?)
@@ -149,8 +156,24 @@ impl Store {
     }
 }
 
+/// On SQLite, makes the next commits of `c` wait until they are on disk (`synchronous=FULL`) or not
+/// (`synchronous=NORMAL`: WAL commits survive a crash of the process but may be lost with the machine's power). It
+/// cannot change inside a transaction. A no-op on PostgreSQL, where every commit is flushed.
+pub async fn set_durable(c: &mut Conn, backend: Backend, durable: bool) -> Result<()> {
+    if backend == Backend::Sqlite {
+        let sql = if durable { "PRAGMA synchronous=FULL" } else { "PRAGMA synchronous=NORMAL" };
+        sqlx::raw_sql(sql).execute(c).await?;
+    }
+    Ok(())
+}
+
+/// Starts a transaction on a connection taken with [`Store::writer`].
+pub async fn begin_on(c: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> Result<Transaction<'_, sqlx::Any>> {
+    Ok(sqlx::Connection::begin(&mut **c).await?)
+}
+
 /// Commits a write transaction.
-pub async fn commit(tx: Tx) -> Result<()> {
+pub async fn commit(tx: Transaction<'_, sqlx::Any>) -> Result<()> {
     Ok(tx.commit().await?)
 }
 

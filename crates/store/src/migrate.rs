@@ -13,10 +13,12 @@ struct Migration {
 
 const INIT: &str = include_str!("../migrations/0001_init.sql");
 const SHARING_AUDIT: &str = include_str!("../migrations/0002_sharing_audit.sql");
+const EXCHANGE: &str = include_str!("../migrations/0003_exchange.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
     Migration { version: 2, sqlite: SHARING_AUDIT, postgres: SHARING_AUDIT },
+    Migration { version: 3, sqlite: EXCHANGE, postgres: EXCHANGE },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

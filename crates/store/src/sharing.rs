@@ -273,10 +273,10 @@ pub struct GrantRow {
     pub updated_at: String,
 }
 
-const GRANT_COLS: &str = "id, application_id, consumer_department, provider_department, resource, status, \
+pub(crate) const GRANT_COLS: &str = "id, application_id, consumer_department, provider_department, resource, status, \
                           valid_until, recertify, last_used_at, data, created_at, updated_at";
 
-fn grant(r: &AnyRow) -> Result<GrantRow> {
+pub(crate) fn grant(r: &AnyRow) -> Result<GrantRow> {
     Ok(GrantRow {
         id: r.try_get(0)?,
         application_id: r.try_get(1)?,

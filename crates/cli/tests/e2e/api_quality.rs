@@ -386,9 +386,8 @@ async fn openapi_document(b: Backend) {
 }
 on_both!(openapi_document, openapi_document);
 
-/// API.md's Accounts table lists `POST /nodes` and `GET /nodes`; the platform does not implement them yet.
+/// API.md's Accounts table lists `POST /nodes` and `GET /nodes`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "POST/GET /api/v1/nodes (API.md, Accounts) are not implemented yet"]
 async fn openapi_lists_nodes() {
     let s = Server::demo(Backend::Sqlite).await;
     let (_, _, doc) = s.send(s.http.get(s.url("openapi.json"))).await;

@@ -8,6 +8,8 @@ mod audit;
 mod calendar;
 mod catalog;
 mod catalog_files;
+mod exchange;
 pub mod harness;
+mod node_connect;
 mod sharing;
 mod smoke;

@@ -4,11 +4,13 @@
 mod accounts;
 mod audit;
 mod catalog;
+mod data;
 mod meta;
+mod nodes;
 mod sharing;
 
 use axum::Router;
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::AppState;
 
@@ -54,6 +56,19 @@ pub const ROUTES: &[RouteDoc] = &[
     created(json(r("post", "/users", "创建用户 Create a user", "accounts"))),
     r("get", "/clients", "接口客户端列表 The department's API clients", "accounts"),
     created(json(r("post", "/clients", "创建接口客户端 Create an API client; the token is shown once", "accounts"))),
+    created(json(r(
+        "post",
+        "/nodes",
+        "登记前置节点 Register a node with its ed25519 public key (department admin)",
+        "exchange",
+    ))),
+    r("get", "/nodes", "前置节点列表 The department's nodes with connection and last-seen health", "exchange"),
+    open(r(
+        "get",
+        "/nodes/connect",
+        "节点连接 WebSocket of the node protocol (challenge → signed hello → requests); nodes only",
+        "exchange",
+    )),
     r("get", "/rules", "当前规则集 The active rule set", "rules"),
     open(r("get", "/calendar/deadline", "工作日期限 The Nth working day after a date", "rules")),
     open(r("get", "/openapi.json", "OpenAPI 3.1 document", "meta")),
@@ -82,6 +97,52 @@ pub const ROUTES: &[RouteDoc] = &[
     json(r("post", "/catalog/{class}/{seq}/return", "退回 submitted → returned with a comment (authority)", "catalog")),
     r("post", "/catalog/{class}/{seq}/retire", "撤销 published → retired", "catalog"),
     r("get", "/catalog/{class}/{seq}/versions", "历史版本 Every published version", "catalog"),
+    json(r(
+        "put",
+        "/catalog/{class}/{seq}/mount",
+        "挂接资源 Mount a published entry's data: table or api behind a node (cataloger of the provider)",
+        "exchange",
+    )),
+    r("get", "/catalog/{class}/{seq}/mount", "挂接详情 The mount and its last check (provider, authority)", "exchange"),
+    r(
+        "post",
+        "/catalog/{class}/{seq}/mount/check",
+        "检查挂接 Compare the source's columns with the entry's items (cataloger of the provider)",
+        "exchange",
+    ),
+    r("get", "/data/{class}/{seq}/records", "联机查询 Query granted items by key or filter, masked, paginated", "data"),
+    json(r("post", "/data/{class}/{seq}/verify", "核验 Does a record match? Booleans only, never values", "data")),
+    r(
+        "get",
+        "/data/{class}/{seq}/api/{*path}",
+        "接口服务 Call the provider's upstream API through the gateway",
+        "data",
+    ),
+    r(
+        "post",
+        "/data/{class}/{seq}/api/{*path}",
+        "接口服务 Call the provider's upstream API through the gateway",
+        "data",
+    ),
+    r(
+        "put",
+        "/data/{class}/{seq}/api/{*path}",
+        "接口服务 Call the provider's upstream API through the gateway",
+        "data",
+    ),
+    r(
+        "patch",
+        "/data/{class}/{seq}/api/{*path}",
+        "接口服务 Call the provider's upstream API through the gateway",
+        "data",
+    ),
+    r(
+        "delete",
+        "/data/{class}/{seq}/api/{*path}",
+        "接口服务 Call the provider's upstream API through the gateway",
+        "data",
+    ),
+    r("get", "/audit/subject", "数据主体查询 Accesses that touched an ID card or credit code (auditor)", "audit"),
     r("get", "/audit/events", "审计事件 Audit events (auditor: all; a department: its own)", "audit"),
     r("get", "/audit/verify", "验证审计链 Verify the hash chain and signed checkpoints (auditor)", "audit"),
     created(json(r("post", "/applications", "共享申请 Apply for an entry's items with a purpose", "sharing"))),
@@ -131,6 +192,20 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("post", "/users") => post(accounts::create_user),
         ("get", "/clients") => get(accounts::list_clients),
         ("post", "/clients") => post(accounts::create_client),
+        ("post", "/nodes") => post(nodes::register),
+        ("get", "/nodes") => get(nodes::list),
+        ("get", "/nodes/connect") => get(nodes::connect),
+        ("put", "/catalog/{class}/{seq}/mount") => put(nodes::put_mount),
+        ("get", "/catalog/{class}/{seq}/mount") => get(nodes::get_mount),
+        ("post", "/catalog/{class}/{seq}/mount/check") => post(nodes::check_mount),
+        ("get", "/data/{class}/{seq}/records") => get(data::records),
+        ("post", "/data/{class}/{seq}/verify") => post(data::verify),
+        ("get", "/data/{class}/{seq}/api/{*path}") => get(data::api),
+        ("post", "/data/{class}/{seq}/api/{*path}") => post(data::api),
+        ("put", "/data/{class}/{seq}/api/{*path}") => put(data::api),
+        ("patch", "/data/{class}/{seq}/api/{*path}") => patch(data::api),
+        ("delete", "/data/{class}/{seq}/api/{*path}") => delete(data::api),
+        ("get", "/audit/subject") => get(data::audit_subject),
         ("get", "/rules") => get(meta::rules),
         ("get", "/calendar/deadline") => get(meta::deadline),
         ("get", "/openapi.json") => get(meta::openapi),

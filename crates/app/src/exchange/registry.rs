@@ -1,0 +1,333 @@
+//! The connected nodes (DESIGN "Node protocol"): node id → its one live connection, with the requests waiting
+//! for an answer on it. The HTTP layer owns the WebSocket and moves frames; this module decides what they mean.
+//!
+//! A response is accepted only if it comes on the connection the request went out on, for an id still waiting,
+//! and its signature over `response_message(nonce, id, body)` verifies with the node's registered key. Anything
+//! else is dropped and audited (`node.bad_frame`); a request whose answer was forged fails at once with
+//! [`NodeError::BadFrame`] rather than waiting for its timeout.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use serde_json::json;
+use shuqiao_exchange::{Frame, Reply, Request, response_message, verify};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Platform;
+use crate::audit::{Actor, AuditEvent};
+
+/// Outgoing frames buffered per connection before `request` waits.
+const OUTBOX: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeError {
+    #[error("node offline")]
+    Offline,
+    #[error("node did not answer in time")]
+    Timeout,
+    #[error("bad frame: {0}")]
+    BadFrame(String),
+}
+
+/// One live connection of a node.
+pub struct Connection {
+    pub conn_id: u64,
+    pub node_id: String,
+    pub node_name: String,
+    pub department: String,
+    key: VerifyingKey,
+    nonce: String,
+    out: mpsc::Sender<Frame>,
+    next_id: AtomicU64,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Reply, NodeError>>>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("conn_id", &self.conn_id).field("node_id", &self.node_id).finish()
+    }
+}
+
+impl Connection {
+    fn fail_all(&self) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.clear();
+        }
+    }
+}
+
+/// Who a node is, once its hello has been accepted.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub node_id: String,
+    pub node_name: String,
+    pub department: String,
+    pub key: VerifyingKey,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    conns: Mutex<HashMap<String, Arc<Connection>>>,
+    next_conn: AtomicU64,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Registry")
+    }
+}
+
+/// What the transport should do after a frame was handled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    Continue,
+    /// Send this frame back (e.g. a pong).
+    Reply(Frame),
+}
+
+impl Registry {
+    /// Registers a new connection of a node, replacing (and closing) the previous one; returns the connection and
+    /// the frames the transport must send on it.
+    pub fn attach(&self, who: Accepted, nonce: String) -> (Arc<Connection>, mpsc::Receiver<Frame>) {
+        let (tx, rx) = mpsc::channel(OUTBOX);
+        let conn = Arc::new(Connection {
+            conn_id: self.next_conn.fetch_add(1, Ordering::Relaxed) + 1,
+            node_id: who.node_id.clone(),
+            node_name: who.node_name,
+            department: who.department,
+            key: who.key,
+            nonce,
+            out: tx,
+            next_id: AtomicU64::new(1),
+            pending: Mutex::new(HashMap::new()),
+        });
+        let old = match self.conns.lock() {
+            Ok(mut map) => map.insert(who.node_id, conn.clone()),
+            Err(_) => None,
+        };
+        if let Some(old) = old {
+            old.fail_all();
+            // The old transport closes after sending an error frame.
+            let _ = old.out.try_send(Frame::Error { message: "replaced by a new connection of this node".into() });
+        }
+        (conn, rx)
+    }
+
+    /// Forgets a connection when its transport ends (unless a newer one replaced it already).
+    pub fn detach(&self, conn: &Connection) {
+        if let Ok(mut map) = self.conns.lock()
+            && map.get(&conn.node_id).is_some_and(|c| c.conn_id == conn.conn_id)
+        {
+            map.remove(&conn.node_id);
+        }
+        conn.fail_all();
+    }
+
+    /// Asks every connection to close (the platform is stopping).
+    pub fn close_all(&self) {
+        let conns: Vec<Arc<Connection>> = match self.conns.lock() {
+            Ok(mut map) => map.drain().map(|(_, c)| c).collect(),
+            Err(_) => Vec::new(),
+        };
+        for c in conns {
+            c.fail_all();
+            let _ = c.out.try_send(Frame::Error { message: "the platform is stopping; reconnect later".into() });
+        }
+    }
+
+    pub fn is_connected(&self, node_id: &str) -> bool {
+        self.conns.lock().map(|m| m.contains_key(node_id)).unwrap_or(false)
+    }
+
+    fn get(&self, node_id: &str) -> Option<Arc<Connection>> {
+        self.conns.lock().ok()?.get(node_id).cloned()
+    }
+
+    /// Sends a request to a node and waits for its verified answer.
+    pub async fn request(&self, node_id: &str, request: Request, timeout: Duration) -> Result<Reply, NodeError> {
+        let conn = self.get(node_id).ok_or(NodeError::Offline)?;
+        let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        conn.pending.lock().map_err(|_| NodeError::Offline)?.insert(id, tx);
+        let sent = tokio::time::timeout(timeout, conn.out.send(Frame::Request { id, request })).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            if let Ok(mut p) = conn.pending.lock() {
+                p.remove(&id);
+            }
+            return Err(if sent.is_err() { NodeError::Timeout } else { NodeError::Offline });
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(NodeError::Offline),
+            Err(_) => {
+                if let Ok(mut p) = conn.pending.lock() {
+                    p.remove(&id);
+                }
+                Err(NodeError::Timeout)
+            }
+        }
+    }
+
+    /// Checks a response and hands it to its waiting request. `Err` says why it was dropped.
+    fn accept_response(&self, conn: &Connection, id: u64, body: &str, sig: &str) -> Result<(), String> {
+        let waiting = conn.pending.lock().map_err(|_| "lock".to_owned())?.remove(&id);
+        let Some(waiting) = waiting else {
+            return Err(if id < conn.next_id.load(Ordering::Relaxed) {
+                format!("response {id} was already answered or timed out (replay)")
+            } else {
+                format!("response {id} answers no request")
+            });
+        };
+        if sig.is_empty() {
+            let _ = waiting.send(Err(NodeError::BadFrame("unsigned response".into())));
+            return Err(format!("response {id} is unsigned"));
+        }
+        if verify(&conn.key, &response_message(&conn.nonce, id, body), sig).is_err() {
+            let _ = waiting.send(Err(NodeError::BadFrame("response signature does not verify".into())));
+            return Err(format!("response {id}: signature does not verify with the node's registered key"));
+        }
+        match serde_json::from_str::<Reply>(body) {
+            Ok(reply) => {
+                let _ = waiting.send(Ok(reply));
+                Ok(())
+            }
+            Err(e) => {
+                let _ = waiting.send(Err(NodeError::BadFrame(format!("unreadable reply: {e}"))));
+                Err(format!("response {id}: unreadable reply: {e}"))
+            }
+        }
+    }
+}
+
+/// Handles one frame from a node's connection: responses go to their requests, health reports are stored, pings
+/// answered; anything dropped is audited.
+pub async fn on_frame(p: &Platform, conn: &Connection, frame: Frame) -> After {
+    match frame {
+        Frame::Response { id, body, sig } => {
+            if let Err(why) = p.nodes.accept_response(conn, id, &body, &sig) {
+                tracing::warn!(node = %conn.node_id, %why, "dropped a node response");
+                audit_bad_frame(p, conn, &why);
+            }
+            After::Continue
+        }
+        Frame::Health { sources } => {
+            let health = serde_json::to_string(&json!({"sources": sources, "at": shuqiao_store::ts(p.now())})).ok();
+            super::nodes::touch(p, &conn.node_id, health.as_deref(), None).await;
+            After::Continue
+        }
+        Frame::Ping { at } => {
+            super::nodes::touch(p, &conn.node_id, None, None).await;
+            After::Reply(Frame::Pong { at })
+        }
+        Frame::Pong { .. } => {
+            super::nodes::touch(p, &conn.node_id, None, None).await;
+            After::Continue
+        }
+        other => {
+            let kind = serde_json::to_value(&other)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            audit_bad_frame(p, conn, &format!("unexpected `{kind}` frame from a node"));
+            After::Continue
+        }
+    }
+}
+
+/// Audits a frame the platform dropped (without waiting: the transport must keep reading).
+pub fn audit_bad_frame(p: &Platform, conn: &Connection, why: &str) {
+    let actor = node_actor(&conn.node_id, &conn.node_name, &conn.department);
+    let ev = AuditEvent::new("node.bad_frame", format!("node:{}", conn.node_id))
+        .department(conn.department.clone())
+        .result("refused")
+        .detail(json!({"reason": why}));
+    let writer = p.audit_writer.clone();
+    tokio::spawn(async move {
+        if let Err(e) = writer.append(actor, ev).await {
+            tracing::warn!(error = %e, "could not audit a dropped node frame");
+        }
+    });
+}
+
+pub(crate) fn node_actor(id: &str, name: &str, department: &str) -> Actor {
+    Actor { id: format!("node:{id}"), name: name.to_owned(), department: Some(department.to_owned()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shuqiao_exchange::NodeKey;
+
+    fn accepted(k: &NodeKey) -> Accepted {
+        Accepted {
+            node_id: "n1".into(),
+            node_name: "node".into(),
+            department: "d1".into(),
+            key: shuqiao_exchange::public_key(&k.public_hex()).unwrap(),
+        }
+    }
+
+    fn columns_request() -> Request {
+        Request::Columns { source: "s".into(), table: "t".into() }
+    }
+
+    /// Starts a request and returns its id once it is on the wire.
+    async fn sent(
+        reg: &Arc<Registry>,
+        rx: &mut mpsc::Receiver<Frame>,
+    ) -> (u64, tokio::task::JoinHandle<Result<Reply, NodeError>>) {
+        let r = reg.clone();
+        let task = tokio::spawn(async move { r.request("n1", columns_request(), Duration::from_secs(5)).await });
+        match rx.recv().await.unwrap() {
+            Frame::Request { id, .. } => (id, task),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn responses_must_be_signed_for_a_waiting_id_on_this_connection() {
+        let key = NodeKey::generate().unwrap();
+        let reg = Arc::new(Registry::default());
+        assert_eq!(reg.request("n1", columns_request(), Duration::from_millis(50)).await, Err(NodeError::Offline));
+        let (conn, mut rx) = reg.attach(accepted(&key), "nonce1".into());
+        assert!(reg.is_connected("n1"));
+        let body = serde_json::to_string(&Reply::Columns { columns: Vec::new() }).unwrap();
+
+        // A good answer.
+        let (id, task) = sent(&reg, &mut rx).await;
+        let sig = key.sign(&response_message("nonce1", id, &body));
+        assert!(reg.accept_response(&conn, id, &body, &sig).is_ok());
+        assert!(matches!(task.await.unwrap(), Ok(Reply::Columns { .. })));
+        // The same answer again: a replay, dropped.
+        assert!(reg.accept_response(&conn, id, &body, &sig).unwrap_err().contains("replay"));
+        // An id never asked.
+        assert!(reg.accept_response(&conn, 999, &body, &sig).unwrap_err().contains("no request"));
+
+        // Signed by another key, signed for another connection's nonce, unsigned: the request fails at once.
+        let other = NodeKey::generate().unwrap();
+        for forge in [
+            |k: &NodeKey, _: &NodeKey, id: u64, b: &str| k.sign(&response_message("nonce1", id, b)),
+            |_: &NodeKey, own: &NodeKey, id: u64, b: &str| own.sign(&response_message("nonce2", id, b)),
+            |_: &NodeKey, _: &NodeKey, _: u64, _: &str| String::new(),
+        ] {
+            let (id, task) = sent(&reg, &mut rx).await;
+            assert!(reg.accept_response(&conn, id, &body, &forge(&other, &key, id, &body)).is_err());
+            assert!(matches!(task.await.unwrap(), Err(NodeError::BadFrame(_))));
+        }
+
+        // No answer: a timeout; a new connection replaces the old one, which is told to close.
+        let r = reg.clone();
+        let t = tokio::spawn(async move { r.request("n1", columns_request(), Duration::from_millis(50)).await });
+        let _ = rx.recv().await;
+        assert_eq!(t.await.unwrap(), Err(NodeError::Timeout));
+        let (conn2, _rx2) = reg.attach(accepted(&key), "nonce3".into());
+        assert!(matches!(rx.recv().await, Some(Frame::Error { .. })));
+        reg.detach(&conn);
+        assert!(reg.is_connected("n1"), "detaching the replaced connection keeps the new one");
+        reg.detach(&conn2);
+        assert!(!reg.is_connected("n1"));
+    }
+}

@@ -1,0 +1,286 @@
+//! The connection to the platform: dial out, prove the key, then serve requests until the connection ends, and
+//! dial again with backoff (0.5 s doubling to 30 s; back to 0.5 s after a session the platform welcomed).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use shuqiao_exchange::{Frame, NodeKey, PROTOCOL, Reply, Request, hello_message, response_message};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::api::ApiCaller;
+use crate::config::{NodeConfig, redact_url};
+use crate::plan::QueryRequest;
+use crate::source::Sources;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Everything a node needs to answer requests.
+#[derive(Debug)]
+pub struct Node {
+    pub config: NodeConfig,
+    pub key: NodeKey,
+    pub sources: Sources,
+    pub api: ApiCaller,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+enum End {
+    /// The platform welcomed the node, then the connection ended.
+    AfterWelcome(String),
+    /// The platform refused the node (unknown id, unregistered key, bad signature…).
+    Refused(String),
+    /// No session: the platform could not be reached or broke the handshake.
+    Failed(String),
+}
+
+impl Node {
+    pub fn new(config: NodeConfig, key: NodeKey) -> anyhow::Result<Node> {
+        let sources = Sources::open(&config.sources, &config.base_dir, &config.limits);
+        let api = ApiCaller::new(config.upstreams.clone(), config.limits.api_timeout, config.limits.api_max_body_bytes)
+            .map_err(anyhow::Error::msg)?;
+        Ok(Node { config, key, sources, api })
+    }
+
+    /// The answer to one request.
+    pub async fn handle(&self, request: &Request) -> Reply {
+        match request {
+            Request::Columns { source, table } => self.sources.columns(source, table).await,
+            Request::Query { source, table, columns, key_columns, filters, after, limit } => {
+                let req = QueryRequest { table, columns, key_columns, filters, after: after.as_deref(), limit: *limit };
+                self.sources.query(source, &req).await
+            }
+            Request::Api { url, method, headers, body_base64 } => {
+                self.api.call(url, method, headers, body_base64.as_deref()).await
+            }
+        }
+    }
+
+    /// Connects and serves until `shutdown` completes.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        let url = self.config.connect_url();
+        tokio::pin!(shutdown);
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let end = tokio::select! {
+                end = self.clone().session(&url) => end,
+                () = &mut shutdown => return,
+            };
+            match end {
+                End::AfterWelcome(why) => {
+                    backoff = FIRST_BACKOFF;
+                    tracing::warn!(reason = %why, "disconnected from the platform; reconnecting");
+                }
+                End::Refused(message) => tracing::error!(
+                    node_id = %self.config.node_id,
+                    public_key = %self.key.public_hex(),
+                    platform = %message,
+                    "the platform refused this node: check node_id and that this public key is registered for it \
+                     (POST /api/v1/nodes); retrying in {:.1} s",
+                    backoff.as_secs_f64()
+                ),
+                End::Failed(why) => tracing::warn!(
+                    url = %redact_url(&url),
+                    error = %why,
+                    "cannot connect to the platform; retrying in {:.1} s",
+                    backoff.as_secs_f64()
+                ),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = &mut shutdown => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn session(self: Arc<Self>, url: &str) -> End {
+        let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio_tungstenite::connect_async(url)).await {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(e)) => return End::Failed(e.to_string()),
+            Err(_) => return End::Failed("no WebSocket handshake within 15 s".into()),
+        };
+        let (mut sink, mut stream) = ws.split();
+        let nonce = match next_frame(&mut stream).await {
+            Ok(Frame::Challenge { nonce, protocol }) if protocol == PROTOCOL => nonce,
+            Ok(Frame::Challenge { protocol, .. }) => {
+                return End::Failed(format!("the platform speaks {protocol}, this node {PROTOCOL}"));
+            }
+            Ok(Frame::Error { message }) => return End::Refused(message),
+            Ok(other) => return End::Failed(format!("expected a challenge, got {}", frame_name(&other))),
+            Err(e) => return End::Failed(e),
+        };
+        let node_id = self.config.node_id.clone();
+        let hello = Frame::Hello {
+            node_id: node_id.clone(),
+            public_key: self.key.public_hex(),
+            signature: self.key.sign(&hello_message(&nonce, &node_id)),
+            version: format!("shuqiao-node/{}", env!("CARGO_PKG_VERSION")),
+        };
+        if let Err(e) = send(&mut sink, &hello).await {
+            return End::Failed(e);
+        }
+        match next_frame(&mut stream).await {
+            Ok(Frame::Welcome { node_id, department }) => {
+                tracing::info!(%node_id, %department, "connected to the platform");
+            }
+            Ok(Frame::Error { message }) => return End::Refused(message),
+            Ok(other) => return End::Failed(format!("expected a welcome, got {}", frame_name(&other))),
+            Err(e) => return End::Refused(format!("the platform closed the connection after hello ({e})")),
+        }
+
+        let (tx, mut rx) = mpsc::channel::<Message>(64);
+        let mut writer = tokio::spawn(async move {
+            while let Some(m) = rx.recv().await {
+                if let Err(e) = sink.send(m).await {
+                    return format!("cannot send: {e}");
+                }
+            }
+            let _ = sink.close().await;
+            "closed".to_owned()
+        });
+        let mut tasks = JoinSet::new();
+        let health = tokio::spawn(report_health(self.clone(), tx.clone()));
+        let permits = Arc::new(Semaphore::new(self.config.limits.max_concurrent_requests));
+        let idle = self.config.limits.health_interval * 3;
+        let why = loop {
+            let msg = tokio::select! {
+                m = tokio::time::timeout(idle, stream.next()) => m,
+                w = &mut writer => break w.unwrap_or_else(|e| format!("the writer stopped: {e}")),
+            };
+            let text = match msg {
+                Err(_) => break format!("nothing heard from the platform for {} s", idle.as_secs()),
+                Ok(None) => break "the platform closed the connection".to_owned(),
+                Ok(Some(Err(e))) => break format!("connection lost: {e}"),
+                Ok(Some(Ok(Message::Text(t)))) => t,
+                Ok(Some(Ok(Message::Close(c)))) => {
+                    break format!(
+                        "the platform closed the connection{}",
+                        c.map(|c| format!(": {}", c.reason)).unwrap_or_default()
+                    );
+                }
+                Ok(Some(Ok(_))) => continue,
+            };
+            match serde_json::from_str::<Frame>(&text) {
+                Ok(Frame::Request { id, request }) => {
+                    let (node, tx, nonce, permits) = (self.clone(), tx.clone(), nonce.clone(), permits.clone());
+                    tasks.spawn(async move {
+                        let _permit = permits.acquire().await;
+                        let reply = node.handle(&request).await;
+                        let _ = tx.send(node.signed_response(&nonce, id, &reply)).await;
+                    });
+                }
+                Ok(Frame::Ping { .. }) => {
+                    let _ = tx.send(text_message(&Frame::Pong { at: now_rfc3339() })).await;
+                }
+                Ok(Frame::Error { message }) => tracing::warn!(platform = %message, "the platform reported an error"),
+                Ok(other) => tracing::debug!(frame = frame_name(&other), "ignored frame"),
+                Err(e) => {
+                    // A request this node does not understand still gets an answer, so the platform stops waiting.
+                    let id = serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .filter(|v| v["type"] == "request")
+                        .and_then(|v| v["id"].as_u64());
+                    match id {
+                        Some(id) => {
+                            let reply = Reply::Failed {
+                                code: shuqiao_exchange::FailCode::BadRequest,
+                                message: format!("this node does not understand the request: {e}"),
+                            };
+                            let _ = tx.send(self.signed_response(&nonce, id, &reply)).await;
+                        }
+                        None => tracing::debug!(error = %e, "ignored a frame this node does not understand"),
+                    }
+                }
+            }
+            while tasks.try_join_next().is_some() {}
+        };
+        health.abort();
+        tasks.abort_all();
+        drop(tx);
+        writer.abort();
+        End::AfterWelcome(why)
+    }
+
+    fn signed_response(&self, nonce: &str, id: u64, reply: &Reply) -> Message {
+        let body = serde_json::to_string(reply).unwrap_or_else(|e| {
+            format!(r#"{{"kind":"failed","code":"bad_request","message":"cannot encode the reply: {e}"}}"#)
+        });
+        let sig = self.key.sign(&response_message(nonce, id, &body));
+        text_message(&Frame::Response { id, body, sig })
+    }
+}
+
+/// A [`Frame::Health`] right away and then every `health_seconds`, with a WebSocket ping so that a dead
+/// connection is noticed.
+async fn report_health(node: Arc<Node>, tx: mpsc::Sender<Message>) {
+    let mut every = tokio::time::interval(node.config.limits.health_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let sources = node.sources.health().await;
+        for s in sources.iter().filter(|s| !s.ok) {
+            tracing::warn!(source = %s.name, problem = s.message.as_deref().unwrap_or(""), "source unavailable");
+        }
+        if tx.send(text_message(&Frame::Health { sources })).await.is_err()
+            || tx.send(Message::Ping(Vec::new().into())).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn next_frame<S>(stream: &mut S) -> Result<Frame, String>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, stream.next()).await.map_err(|_| "no answer within 15 s")?;
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(&t).map_err(|e| format!("not a frame of {PROTOCOL}: {e}"));
+            }
+            Some(Ok(Message::Close(c))) => {
+                return Err(format!("closed{}", c.map(|c| format!(": {}", c.reason)).unwrap_or_default()));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("closed".into()),
+        }
+    }
+}
+
+async fn send<S>(sink: &mut S, frame: &Frame) -> Result<(), String>
+where
+    S: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+{
+    sink.send(text_message(frame)).await.map_err(|e| e.to_string())
+}
+
+fn text_message(frame: &Frame) -> Message {
+    Message::Text(serde_json::to_string(frame).unwrap_or_default().into())
+}
+
+fn frame_name(f: &Frame) -> &'static str {
+    match f {
+        Frame::Challenge { .. } => "challenge",
+        Frame::Hello { .. } => "hello",
+        Frame::Welcome { .. } => "welcome",
+        Frame::Error { .. } => "error",
+        Frame::Request { .. } => "request",
+        Frame::Response { .. } => "response",
+        Frame::Health { .. } => "health",
+        Frame::Ping { .. } => "ping",
+        Frame::Pong { .. } => "pong",
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

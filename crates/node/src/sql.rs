@@ -1,0 +1,262 @@
+//! Database sources: SQLite, PostgreSQL and MySQL/MariaDB through typed sqlx pools, read-only.
+//!
+//! Statements are built only from names that [`Plan::check`] found among the table's real columns (quoted for
+//! the dialect); every value the platform sent is bound as a parameter.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::Value;
+use shuqiao_exchange::FailCode;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{Executor, Row};
+
+use crate::dialect::{Bind, Dialect, Statement};
+use crate::plan::{Category, ColumnInfo, Fail, Plan};
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+#[derive(Debug, Clone)]
+pub struct SqlSource {
+    pool: Pool,
+    timeout: Duration,
+}
+
+/// Runs one statement on a typed pool and decodes every row to JSON values.
+macro_rules! fetch_json {
+    ($pool:expr, $stmt:expr, $decode:path) => {{
+        let mut q = sqlx::query(sqlx::AssertSqlSafe($stmt.sql.clone()));
+        for b in &$stmt.binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+                Bind::Float(f) => q.bind(*f),
+            };
+        }
+        let rows = q.fetch_all($pool).await?;
+        rows.iter().map(|r| (0..r.len()).map(|i| $decode(r, i)).collect::<Vec<Value>>()).collect::<Vec<_>>()
+    }};
+}
+
+/// Tries each Rust type the driver may decode the value as, in order; NULL is `null`.
+macro_rules! decode_value {
+    ($row:expr, $i:expr, $($t:ty),*) => {{
+        let row = $row;
+        match row.try_get_raw($i) {
+            Ok(raw) if sqlx::ValueRef::is_null(&raw) => Value::Null,
+            _ => {
+                $(
+                    if let Ok(v) = row.try_get::<$t, _>($i) {
+                        return Value::from(v);
+                    }
+                )*
+                match row.try_get::<Vec<u8>, _>($i) {
+                    Ok(bytes) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+                    Err(_) => Value::Null,
+                }
+            }
+        }
+    }};
+}
+
+fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Value {
+    decode_value!(row, i, i64, f64, String)
+}
+
+fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Value {
+    decode_value!(row, i, i64, i32, i16, f64, f32, bool, String)
+}
+
+fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Value {
+    decode_value!(row, i, i64, u64, f64, f32, bool, String)
+}
+
+impl SqlSource {
+    /// Prepares a lazy pool (the node starts even when a database is down; health says so). `base` resolves
+    /// relative SQLite paths.
+    pub fn open(url: &str, base: &Path, max_connections: u32, timeout: Duration) -> Result<SqlSource, String> {
+        let pool = if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                return Err("a sqlite source needs a file path: sqlite:///path/to/file.db".into());
+            }
+            let opts = SqliteConnectOptions::new().filename(base.join(path)).read_only(true);
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(timeout)
+                    .connect_lazy_with(opts),
+            )
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| format!("not a usable PostgreSQL URL: {}", scrub(&e.to_string(), url)))?
+                .options([("default_transaction_read_only", "on")]);
+            Pool::Postgres(
+                PgPoolOptions::new().max_connections(max_connections).acquire_timeout(timeout).connect_lazy_with(opts),
+            )
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let opts = MySqlConnectOptions::from_str(&url)
+                .map_err(|e| format!("not a usable MySQL URL: {}", scrub(&e.to_string(), &url)))?;
+            Pool::MySql(
+                MySqlPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(timeout)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy_with(opts),
+            )
+        } else {
+            return Err("not a database URL".into());
+        };
+        Ok(SqlSource { pool, timeout })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+            Pool::MySql(_) => "mysql",
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::MySql(_) => Dialect::MySql,
+        }
+    }
+
+    /// `SELECT 1` within the timeout.
+    pub async fn check(&self) -> Result<(), String> {
+        let stmt = Statement { sql: "SELECT 1".into(), binds: Vec::new() };
+        self.fetch(&stmt).await.map(|_| ()).map_err(|f| f.message)
+    }
+
+    /// The columns of `table` (empty when there is no such table or view).
+    pub async fn columns(&self, table: &str) -> Result<Vec<ColumnInfo>, Fail> {
+        let (stmt, dialect) = (self.dialect().columns_statement(table), self.dialect());
+        let rows = self.fetch(&stmt).await?;
+        Ok(rows.into_iter().filter_map(|r| dialect.column_info(&r)).collect())
+    }
+
+    pub async fn query(&self, plan: &Plan, known: &[ColumnInfo]) -> Result<Vec<Vec<Value>>, Fail> {
+        if plan.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(stmt) = self.dialect().select_statement(plan, known) else {
+            // A filter value that cannot be a value of its (numeric) column matches nothing.
+            return Ok(Vec::new());
+        };
+        match self.fetch(&stmt).await {
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .map(|row| row.into_iter().zip(&plan.columns).map(|(v, &c)| present(v, known[c].category)).collect())
+                .collect()),
+            // PostgreSQL refuses a parameter that is not a value of the column's type (class 22, data
+            // exception): such a value matches nothing.
+            Err(f) if f.code == FailCode::BadRequest => Ok(Vec::new()),
+            Err(f) => Err(f),
+        }
+    }
+
+    async fn fetch(&self, stmt: &Statement) -> Result<Vec<Vec<Value>>, Fail> {
+        let run = async {
+            let rows: Vec<Vec<Value>> = match &self.pool {
+                Pool::Sqlite(p) => fetch_json!(p, stmt, decode_sqlite),
+                Pool::Postgres(p) => fetch_json!(p, stmt, decode_pg),
+                Pool::MySql(p) => fetch_json!(p, stmt, decode_mysql),
+            };
+            Ok::<_, sqlx::Error>(rows)
+        };
+        match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(rows)) => Ok(rows),
+            Ok(Err(e)) => Err(fail_from(&e)),
+            Err(_) => Err(Fail::new(
+                FailCode::SourceUnavailable,
+                format!("the source did not answer within {} s", self.timeout.as_secs_f64()),
+            )),
+        }
+    }
+}
+
+fn fail_from(e: &sqlx::Error) -> Fail {
+    match e {
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+            Fail::new(FailCode::BadRequest, db.message().to_owned())
+        }
+        sqlx::Error::Database(db) => {
+            tracing::warn!(error = %db.message(), "the source refused a statement");
+            Fail::new(FailCode::SourceUnavailable, format!("the source refused the statement: {}", db.message()))
+        }
+        other => {
+            tracing::warn!(error = %other, "the source is unavailable");
+            Fail::new(FailCode::SourceUnavailable, format!("the source is unavailable: {other}"))
+        }
+    }
+}
+
+/// Removes the URL (with its credentials) from an error text.
+fn scrub(text: &str, url: &str) -> String {
+    text.replace(url, &crate::config::redact_url(url))
+}
+
+/// A value as the platform gets it: decimals as numbers where that loses nothing, date-times in ISO 8601.
+fn present(v: Value, category: Category) -> Value {
+    let Value::String(s) = v else { return v };
+    match category {
+        Category::Decimal => decimal(&s).unwrap_or(Value::String(s)),
+        Category::Temporal => Value::String(iso_datetime(s)),
+        _ => Value::String(s),
+    }
+}
+
+fn decimal(s: &str) -> Option<Value> {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    if digits > 15 {
+        return None;
+    }
+    if let Ok(i) = s.parse::<i64>() {
+        return Some(Value::from(i));
+    }
+    let f = s.parse::<f64>().ok()?;
+    serde_json::Number::from_f64(f).map(Value::Number)
+}
+
+/// `2025-01-02 03:04:05` → `2025-01-02T03:04:05` (MySQL DATETIME text); other forms unchanged.
+fn iso_datetime(mut s: String) -> String {
+    if s.len() > 10 && s.as_bytes().get(10) == Some(&b' ') && s.as_bytes().get(4) == Some(&b'-') {
+        s.replace_range(10..11, "T");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presents_decimals_and_datetimes() {
+        assert_eq!(present(Value::from("12.50"), Category::Decimal), Value::from(12.5));
+        assert_eq!(
+            present(Value::from("1234567890123456789.1"), Category::Decimal),
+            Value::from("1234567890123456789.1")
+        );
+        assert_eq!(present(Value::from("2025-01-02 03:04:05"), Category::Temporal), Value::from("2025-01-02T03:04:05"));
+        assert_eq!(present(Value::from("2025-01-02"), Category::Temporal), Value::from("2025-01-02"));
+        assert_eq!(present(Value::from("x y"), Category::Text), Value::from("x y"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The node's sources against real databases and files: one conformance suite, run on SQLite, PostgreSQL,
+//! MariaDB, CSV and xlsx. One test binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod conformance;
+mod files;
+mod mysql;
+mod postgres;
+mod sqlite;
