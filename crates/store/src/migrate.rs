@@ -14,13 +14,13 @@ struct Migration {
 const INIT: &str = include_str!("../migrations/0001_init.sql");
 const SHARING_AUDIT: &str = include_str!("../migrations/0002_sharing_audit.sql");
 const EXCHANGE: &str = include_str!("../migrations/0003_exchange.sql");
-const ENTRY_CLASS_INDEX: &str = include_str!("../migrations/0004_entry_class_index.sql");
+const INDEXES: &str = include_str!("../migrations/0004_indexes.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
     Migration { version: 2, sqlite: SHARING_AUDIT, postgres: SHARING_AUDIT },
     Migration { version: 3, sqlite: EXCHANGE, postgres: EXCHANGE },
-    Migration { version: 4, sqlite: ENTRY_CLASS_INDEX, postgres: ENTRY_CLASS_INDEX },
+    Migration { version: 4, sqlite: INDEXES, postgres: INDEXES },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
