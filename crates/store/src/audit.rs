@@ -98,42 +98,51 @@ pub async fn insert(c: &mut Conn, e: &EventRow) -> Result<()> {
     Ok(())
 }
 
-/// Inserts several events with one statement per chunk (group commit of the audit writer).
+/// Rows per multi-row INSERT of the audit writer. Always the same size, so that one prepared statement serves every
+/// batch (statements of varying sizes would each be prepared anew and evict each other from the statement cache);
+/// the remainder of a batch goes through the one-row statement.
+const CHUNK: usize = 64;
+
+/// Inserts several events (group commit of the audit writer).
 pub async fn insert_many(c: &mut Conn, events: &[EventRow]) -> Result<()> {
-    // 16 parameters a row; stay well below SQLite's limit of 32,766 parameters per statement.
-    for chunk in events.chunks(500) {
+    let mut chunks = events.chunks_exact(CHUNK);
+    if chunks.len() > 0 {
         let mut sql = format!("INSERT INTO audit_events ({COLS}) VALUES ");
-        for (i, _) in chunk.iter().enumerate() {
+        for i in 0..CHUNK {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let b = i * 16;
-            let params: Vec<String> = (1..=16).map(|k| format!("${}", b + k)).collect();
+            let params: Vec<String> = (1..=16).map(|k| format!("${}", i * 16 + k)).collect();
             sql.push('(');
             sql.push_str(&params.join(", "));
             sql.push(')');
         }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for e in chunk {
-            q = q
-                .bind(e.seq)
-                .bind(&e.at)
-                .bind(&e.actor)
-                .bind(&e.actor_name)
-                .bind(&e.actor_department)
-                .bind(&e.department)
-                .bind(&e.action)
-                .bind(&e.object)
-                .bind(&e.resource)
-                .bind(&e.purpose)
-                .bind(&e.case_ref)
-                .bind(&e.subjects)
-                .bind(&e.result)
-                .bind(&e.detail)
-                .bind(&e.prev_hash)
-                .bind(&e.hash);
+        for chunk in chunks.by_ref() {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for e in chunk {
+                q = q
+                    .bind(e.seq)
+                    .bind(&e.at)
+                    .bind(&e.actor)
+                    .bind(&e.actor_name)
+                    .bind(&e.actor_department)
+                    .bind(&e.department)
+                    .bind(&e.action)
+                    .bind(&e.object)
+                    .bind(&e.resource)
+                    .bind(&e.purpose)
+                    .bind(&e.case_ref)
+                    .bind(&e.subjects)
+                    .bind(&e.result)
+                    .bind(&e.detail)
+                    .bind(&e.prev_hash)
+                    .bind(&e.hash);
+            }
+            q.execute(&mut *c).await?;
         }
-        q.execute(&mut *c).await?;
+    }
+    for e in chunks.remainder() {
+        insert(c, e).await?;
     }
     Ok(())
 }
