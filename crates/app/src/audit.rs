@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::Digest;
 use shuqiao_store::Conn;
-use shuqiao_store::audit::{self, CheckpointRow, EventRow};
+use shuqiao_store::audit::{self, CheckpointRow, EventFields, EventRow};
 use shuqiao_store::idempotency::{get_setting, put_setting};
 use shuqiao_store::ts;
 
@@ -40,17 +40,17 @@ impl HashAlg {
             HashAlg::Sm3 => "sm3",
         }
     }
-    fn digest(self, parts: &[&[u8]]) -> String {
+    fn digest_raw(self, parts: &[&[u8]]) -> [u8; 32] {
         match self {
             HashAlg::Sha256 => {
                 let mut h = sha2::Sha256::new();
                 parts.iter().for_each(|p| h.update(p));
-                hex::encode(h.finalize())
+                h.finalize().into()
             }
             HashAlg::Sm3 => {
                 let mut h = sm3::Sm3::new();
                 parts.iter().for_each(|p| h.update(p));
-                hex::encode(h.finalize())
+                h.finalize().into()
             }
         }
     }
@@ -142,8 +142,13 @@ impl AuditEvent {
 /// The hash of an event: `H(prev_hash ‖ encoding)` where the encoding lists every field in a fixed order, each as
 /// a 4-byte big-endian length and its UTF-8 bytes (absent fields as length 0xFFFFFFFF), the sequence number as
 /// 8 big-endian bytes. Unambiguous, and cheap enough to verify a million events a second.
-pub fn event_hash(alg: HashAlg, e: &EventRow) -> String {
-    let mut buf = Vec::with_capacity(512);
+pub fn event_hash(alg: HashAlg, e: &EventFields<'_>) -> String {
+    hex::encode(event_digest(alg, e, &mut Vec::with_capacity(512)))
+}
+
+/// [`event_hash`] as raw bytes, encoding into a caller's buffer (verification reuses one for every event).
+fn event_digest(alg: HashAlg, e: &EventFields<'_>, buf: &mut Vec<u8>) -> [u8; 32] {
+    buf.clear();
     buf.extend_from_slice(b"shuqiao-audit-event-v1");
     buf.extend_from_slice(&e.seq.to_be_bytes());
     let mut put = |v: Option<&str>| match v {
@@ -153,20 +158,13 @@ pub fn event_hash(alg: HashAlg, e: &EventRow) -> String {
         }
         None => buf.extend_from_slice(&u32::MAX.to_be_bytes()),
     };
-    put(Some(&e.at));
-    put(Some(&e.actor));
-    put(Some(&e.actor_name));
-    put(e.actor_department.as_deref());
-    put(e.department.as_deref());
-    put(Some(&e.action));
-    put(Some(&e.object));
-    put(e.resource.as_deref());
-    put(e.purpose.as_deref());
-    put(e.case_ref.as_deref());
-    put(Some(&e.subjects));
-    put(Some(&e.result));
-    put(Some(&e.detail));
-    alg.digest(&[e.prev_hash.as_bytes(), &buf])
+    for v in [Some(e.at), Some(e.actor), Some(e.actor_name), e.actor_department, e.department, Some(e.action)] {
+        put(v);
+    }
+    for v in [Some(e.object), e.resource, e.purpose, e.case_ref, Some(e.subjects), Some(e.result), Some(e.detail)] {
+        put(v);
+    }
+    alg.digest_raw(&[e.prev_hash.as_bytes(), buf])
 }
 
 fn checkpoint_message(alg: &str, seq: i64, hash: &str) -> Vec<u8> {
@@ -215,7 +213,7 @@ pub(crate) fn chain_row(
         prev_hash,
         hash: String::new(),
     };
-    row.hash = event_hash(alg, &row);
+    row.hash = event_hash(alg, &row.fields());
     Ok(row)
 }
 
@@ -352,9 +350,10 @@ pub async fn verify(p: &Platform) -> Result<VerifyReport> {
     verify_store(&p.store, &p.audit).await
 }
 
-/// [`verify`] on a store and keys opened without the rest of the platform (`shuqiao audit verify`). Events are
-/// read by one task and checked on a blocking thread at the same time, so both cores work. The chain is verified
-/// up to the head as it was when verification started; events appended meanwhile are left for the next run.
+/// [`verify`] on a store and keys opened without the rest of the platform (`shuqiao audit verify`). The chain up to
+/// the head as it was when verification started is split in two halves, each read on a thread of its own through
+/// the native driver and checked as it streams; then the halves' ends, the head and every checkpoint are checked.
+/// Events appended meanwhile are left for the next run.
 pub async fn verify_store(store: &shuqiao_store::Store, keys: &AuditKeys) -> Result<VerifyReport> {
     let alg = keys.alg;
     let own_key = keys.key.verifying_key();
@@ -363,111 +362,149 @@ pub async fn verify_store(store: &shuqiao_store::Store, keys: &AuditKeys) -> Res
     let checkpoints = audit::checkpoints(&mut c).await?;
     let (head_seq, head_hash) = audit::head(&mut c).await?;
     drop(c);
-    let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Result<Vec<EventRow>>>(2);
-    let reader = store.clone();
-    let producer = tokio::spawn(async move {
-        let mut after = 0i64;
-        loop {
-            let page = match reader.reader().await {
-                Ok(mut c) => audit::page(&mut c, after, head_seq, 20_000).await.map_err(AppError::from),
-                Err(e) => Err(AppError::from(e)),
-            };
-            let done = match &page {
-                Ok(p) => match p.last() {
-                    Some(last) => {
-                        after = last.seq;
-                        false
-                    }
-                    None => true,
-                },
-                Err(_) => true,
-            };
-            if done {
-                if let Err(e) = page {
-                    let _ = pages_tx.send(Err(e)).await;
-                }
-                break;
-            }
-            if pages_tx.send(page).await.is_err() {
-                break;
-            }
+    let wanted: std::collections::HashSet<i64> = checkpoints.iter().map(|cp| cp.seq).collect();
+    let mid = head_seq / 2;
+    let mut tasks = Vec::new();
+    for (after, upto) in [(0, mid), (mid, head_seq)] {
+        let (store, wanted) = (store.clone(), wanted.clone());
+        tasks.push(tokio::task::spawn_blocking(move || -> Result<Segment> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("verify runtime: {e}")))?;
+            rt.block_on(scan_segment(&store, alg, after, upto, &wanted))
+        }));
+    }
+    let mut segments = Vec::new();
+    for t in tasks {
+        segments.push(t.await.map_err(|e| AppError::Internal(anyhow::anyhow!("verify task: {e}")))??);
+    }
+    let mut bad: Vec<(i64, String)> = Vec::new();
+    let mut prev_end = GENESIS.to_owned();
+    let mut cp_hashes = std::collections::HashMap::new();
+    let mut events = 0u64;
+    for seg in &segments {
+        events += seg.count;
+        bad.extend(seg.bad.clone());
+        if let Some(first_prev) = &seg.first_prev
+            && *first_prev != prev_end
+        {
+            let seq = seg.after + 1;
+            bad.push((seq, format!("事件 {seq} 的前序哈希不符 (event {seq} does not link to its predecessor)")));
         }
-    });
-    let checker = tokio::task::spawn_blocking(move || -> Result<VerifyReport> {
-        let mut report = VerifyReport {
-            ok: true,
-            events: 0,
-            head: GENESIS.to_owned(),
-            first_bad: None,
-            problem: None,
-            checkpoints: 0,
-            algorithm: alg.as_str(),
-        };
-        let fail = |r: &mut VerifyReport, seq: i64, msg: String| {
-            if r.ok {
-                r.ok = false;
-                r.first_bad = Some(seq);
-                r.problem = Some(msg);
-            }
-        };
-        let mut cp_iter = checkpoints.iter().peekable();
-        let mut expected = 1i64;
-        let mut prev = GENESIS.to_owned();
-        'pages: while let Some(page) = pages_rx.blocking_recv() {
-            for e in &page? {
-                report.events += 1;
-                if e.seq != expected {
-                    let m = format!("事件 {expected} 缺失或顺序被改动 (event {expected} is missing; found {})", e.seq);
-                    fail(&mut report, expected, m);
-                    break 'pages;
-                }
-                if e.prev_hash != prev {
-                    let m = format!("事件 {} 的前序哈希不符 (event {} does not link to its predecessor)", e.seq, e.seq);
-                    fail(&mut report, e.seq, m);
-                    break 'pages;
-                }
-                if event_hash(alg, e) != e.hash {
-                    fail(&mut report, e.seq, format!("事件 {} 内容被改动 (event {} was altered)", e.seq, e.seq));
-                    break 'pages;
-                }
-                while let Some(cp) = cp_iter.next_if(|cp| cp.seq <= e.seq) {
-                    report.checkpoints += 1;
-                    if cp.seq == e.seq && cp.hash != e.hash {
-                        let m = format!("签名检查点 {} 与事件不符 (checkpoint {} does not match)", cp.seq, cp.seq);
-                        fail(&mut report, e.seq, m);
-                        break 'pages;
-                    }
-                    if let Err(m) = check_signature(cp, &own_key) {
-                        fail(&mut report, cp.seq, m);
-                        break 'pages;
-                    }
-                }
-                prev.clone_from(&e.hash);
-                expected += 1;
-            }
+        if seg.bad.is_none() && seg.last_seq != seg.upto {
+            let seq = seg.last_seq + 1;
+            bad.push((seq, format!("事件 {seq} 缺失 (event {seq} is missing)")));
         }
-        report.head = prev;
-        if report.ok {
-            let last = expected - 1;
-            if let Some(cp) = cp_iter.next() {
-                let m = format!(
-                    "签名检查点 {} 之前的事件被删除 (events up to signed checkpoint {} were deleted)",
+        if let Some(h) = &seg.last_hash {
+            prev_end.clone_from(h);
+        }
+        cp_hashes.extend(seg.cp_hashes.clone());
+    }
+    if head_seq > 0 && prev_end != head_hash {
+        let seq = head_seq;
+        bad.push((seq, format!("链头哈希与事件 {seq} 不符 (the head does not match event {seq})")));
+    }
+    for cp in &checkpoints {
+        match cp_hashes.get(&cp.seq) {
+            None => bad.push((
+                cp.seq,
+                format!(
+                    "签名检查点 {} 所指事件不存在，事件被删除 (the event of signed checkpoint {} is gone)",
                     cp.seq, cp.seq
-                );
-                fail(&mut report, last + 1, m);
+                ),
+            )),
+            Some(h) if *h != cp.hash => {
+                bad.push((cp.seq, format!("签名检查点 {} 与事件不符 (checkpoint {} does not match)", cp.seq, cp.seq)))
             }
-            if head_seq != last || (last > 0 && head_hash != report.head) {
-                let m = format!(
-                    "链头记录为 {head_seq}，实有 {last} 条事件 (the head says {head_seq} events; {last} found)"
-                );
-                fail(&mut report, last + 1, m);
-            }
+            Some(_) => {}
         }
-        Ok(report)
-    });
-    let report = checker.await.map_err(|e| AppError::Internal(anyhow::anyhow!("verify task: {e}")))?;
-    producer.abort();
-    report
+        if let Err(m) = check_signature(cp, &own_key) {
+            bad.push((cp.seq, m));
+        }
+    }
+    bad.sort_by_key(|(seq, _)| *seq);
+    let first = bad.into_iter().next();
+    Ok(VerifyReport {
+        ok: first.is_none(),
+        events,
+        head: prev_end,
+        first_bad: first.as_ref().map(|(s, _)| *s),
+        problem: first.map(|(_, m)| m),
+        checkpoints: u64::try_from(checkpoints.len()).unwrap_or(0),
+        algorithm: alg.as_str(),
+    })
+}
+
+/// What one half of the chain looked like.
+struct Segment {
+    after: i64,
+    upto: i64,
+    count: u64,
+    first_prev: Option<String>,
+    last_seq: i64,
+    last_hash: Option<String>,
+    bad: Option<(i64, String)>,
+    cp_hashes: std::collections::HashMap<i64, String>,
+}
+
+async fn scan_segment(
+    store: &shuqiao_store::Store,
+    alg: HashAlg,
+    after: i64,
+    upto: i64,
+    wanted: &std::collections::HashSet<i64>,
+) -> Result<Segment> {
+    let mut seg = Segment {
+        after,
+        upto,
+        count: 0,
+        first_prev: None,
+        last_seq: after,
+        last_hash: None,
+        bad: None,
+        cp_hashes: Default::default(),
+    };
+    let mut buf = Vec::with_capacity(1024);
+    let mut prev = String::with_capacity(64);
+    let mut stored = [0u8; 32];
+    audit::scan(store, after, upto, &mut |e: &EventFields<'_>| {
+        let expected = seg.last_seq + 1;
+        if e.seq != expected {
+            seg.bad = Some((
+                expected,
+                format!("事件 {expected} 缺失或顺序被改动 (event {expected} is missing; found {})", e.seq),
+            ));
+            return false;
+        }
+        if seg.count == 0 {
+            seg.first_prev = Some(e.prev_hash.to_owned());
+        } else if e.prev_hash != prev {
+            seg.bad = Some((
+                e.seq,
+                format!("事件 {} 的前序哈希不符 (event {} does not link to its predecessor)", e.seq, e.seq),
+            ));
+            return false;
+        }
+        let digest = event_digest(alg, e, &mut buf);
+        if hex::decode_to_slice(e.hash, &mut stored).is_err() || stored != digest {
+            seg.bad = Some((e.seq, format!("事件 {} 内容被改动 (event {} was altered)", e.seq, e.seq)));
+            return false;
+        }
+        if wanted.contains(&e.seq) {
+            seg.cp_hashes.insert(e.seq, e.hash.to_owned());
+        }
+        prev.clear();
+        prev.push_str(e.hash);
+        seg.last_seq = e.seq;
+        seg.count += 1;
+        true
+    })
+    .await?;
+    if seg.count > 0 {
+        seg.last_hash = Some(prev);
+    }
+    Ok(seg)
 }
 
 fn check_signature(cp: &CheckpointRow, own: &VerifyingKey) -> std::result::Result<(), String> {
@@ -509,15 +546,15 @@ mod tests {
     #[test]
     fn hash_covers_every_field_and_the_link() {
         let base = row(1, GENESIS);
-        let h = event_hash(HashAlg::Sha256, &base);
+        let h = event_hash(HashAlg::Sha256, &base.fields());
         assert_eq!(h.len(), 64);
         let mut other = base.clone();
         other.detail = "{\"x\":1}".into();
-        assert_ne!(event_hash(HashAlg::Sha256, &other), h);
+        assert_ne!(event_hash(HashAlg::Sha256, &other.fields()), h);
         let mut other = base.clone();
         other.prev_hash = "1".repeat(64);
-        assert_ne!(event_hash(HashAlg::Sha256, &other), h);
-        assert_ne!(event_hash(HashAlg::Sm3, &base), h);
+        assert_ne!(event_hash(HashAlg::Sha256, &other.fields()), h);
+        assert_ne!(event_hash(HashAlg::Sm3, &base.fields()), h);
     }
 }
 

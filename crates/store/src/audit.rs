@@ -256,3 +256,110 @@ pub async fn last_checkpoint_seq(c: &mut Conn) -> Result<i64> {
     let v: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(c).await?;
     Ok(v.unwrap_or(0))
 }
+
+/// One event row, borrowed from the driver's buffer: what verification reads without copying.
+#[derive(Debug, Clone, Copy)]
+pub struct EventFields<'r> {
+    pub seq: i64,
+    pub at: &'r str,
+    pub actor: &'r str,
+    pub actor_name: &'r str,
+    pub actor_department: Option<&'r str>,
+    pub department: Option<&'r str>,
+    pub action: &'r str,
+    pub object: &'r str,
+    pub resource: Option<&'r str>,
+    pub purpose: Option<&'r str>,
+    pub case_ref: Option<&'r str>,
+    pub subjects: &'r str,
+    pub result: &'r str,
+    pub detail: &'r str,
+    pub prev_hash: &'r str,
+    pub hash: &'r str,
+}
+
+impl EventRow {
+    pub fn fields(&self) -> EventFields<'_> {
+        EventFields {
+            seq: self.seq,
+            at: &self.at,
+            actor: &self.actor,
+            actor_name: &self.actor_name,
+            actor_department: self.actor_department.as_deref(),
+            department: self.department.as_deref(),
+            action: &self.action,
+            object: &self.object,
+            resource: self.resource.as_deref(),
+            purpose: self.purpose.as_deref(),
+            case_ref: self.case_ref.as_deref(),
+            subjects: &self.subjects,
+            result: &self.result,
+            detail: &self.detail,
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
+        }
+    }
+}
+
+macro_rules! fields_of {
+    ($r:expr) => {
+        EventFields {
+            seq: $r.try_get(0)?,
+            at: $r.try_get(1)?,
+            actor: $r.try_get(2)?,
+            actor_name: $r.try_get(3)?,
+            actor_department: $r.try_get(4)?,
+            department: $r.try_get(5)?,
+            action: $r.try_get(6)?,
+            object: $r.try_get(7)?,
+            resource: $r.try_get(8)?,
+            purpose: $r.try_get(9)?,
+            case_ref: $r.try_get(10)?,
+            subjects: $r.try_get(11)?,
+            result: $r.try_get(12)?,
+            detail: $r.try_get(13)?,
+            prev_hash: $r.try_get(14)?,
+            hash: $r.try_get(15)?,
+        }
+    };
+}
+
+/// Streams the events with `after < seq <= upto`, in order, through `visit` (which returns false to stop), on a
+/// connection of the backend's native driver: column values are borrowed, nothing is allocated per row.
+pub async fn scan(
+    store: &crate::Store,
+    after: i64,
+    upto: i64,
+    visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
+) -> Result<()> {
+    use futures_util::TryStreamExt;
+    use sqlx::Connection;
+    let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq");
+    match store.backend() {
+        crate::Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&store.url).await?;
+            {
+                let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(upto).fetch(&mut conn);
+                while let Some(r) = rows.try_next().await? {
+                    if !visit(&fields_of!(r)) {
+                        break;
+                    }
+                }
+            }
+            conn.close().await?;
+        }
+        crate::Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&store.url).await?;
+            {
+                let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(upto).fetch(&mut conn);
+                while let Some(r) = rows.try_next().await? {
+                    if !visit(&fields_of!(r)) {
+                        break;
+                    }
+                }
+            }
+            conn.close().await?;
+        }
+    }
+    Ok(())
+}

@@ -65,6 +65,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     read: AnyPool,
+    /// The URL it was opened with, for connections of the native drivers (audit verification).
+    url: String,
     write: AnyPool,
     backend: Backend,
 }
@@ -110,7 +112,7 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(url).await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
-                Store { read, write, backend }
+                Store { read, write, backend, url: url.to_owned() }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -118,7 +120,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
-                Store { read: pool.clone(), write: pool, backend }
+                Store { read: pool.clone(), write: pool, backend, url: url.to_owned() }
             }
         };
         migrate::run(&store).await?;
