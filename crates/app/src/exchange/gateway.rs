@@ -11,7 +11,7 @@ use shuqiao_domain::entry::{Entry, Mode};
 use shuqiao_domain::masking::{mask_value, subject_of, value_text};
 use shuqiao_domain::roles::Role;
 use shuqiao_domain::sharing::{GrantStatus, MaskRule};
-use shuqiao_exchange::{Filter, Reply, Request};
+use shuqiao_exchange::{FailCode, Filter, Reply, Request};
 use shuqiao_store::exchange as store;
 use shuqiao_store::ts;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -358,6 +358,12 @@ async fn run(p: &Platform, call: &Call<'_>, op: &Op, trace: &mut Trace) -> Resul
 /// Asks the node; maps its failures to 503/504/502.
 pub(super) async fn ask(p: &Platform, mount: &Mount, req: Request) -> Result<Reply> {
     match p.nodes.request(&mount.node, req, p.config.node_timeout).await {
+        Ok(Reply::Failed { code: FailCode::UpstreamTimeout, message }) => {
+            tracing::warn!(node = %mount.node, %message, "the provider's upstream did not answer in time");
+            Err(AppError::GatewayTimeout(
+                "提供部门的上游接口未及时应答 (the provider's upstream timed out: upstream_timeout)".into(),
+            ))
+        }
         Ok(Reply::Failed { code, message }) => {
             let code = shuqiao_domain::entry::api_str(&code).unwrap_or_default();
             tracing::warn!(node = %mount.node, %code, %message, "the node could not serve a request");
@@ -368,11 +374,19 @@ pub(super) async fn ask(p: &Platform, mount: &Mount, req: Request) -> Result<Rep
     }
 }
 
-/// The rows of a Rows reply, refusing columns that were not asked for and ragged rows.
-fn rows_of(reply: Reply, asked: &[String]) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
+/// The rows of a Rows reply, refusing columns that were not asked for, more rows than the `limit` asked, and
+/// ragged rows.
+fn rows_of(reply: Reply, asked: &[String], limit: u32) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
     let Reply::Rows { columns, rows } = reply else {
         return Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than rows)".into()));
     };
+    if rows.len() > limit as usize {
+        tracing::warn!(rows = rows.len(), limit, "a node answered more rows than asked for");
+        return Err(AppError::BadGateway(format!(
+            "节点返回的行数超过请求的上限，已拒绝 (the node answered {} rows where at most {limit} were asked for; refused)",
+            rows.len()
+        )));
+    }
     if let Some(extra) = columns.iter().find(|c| !asked.contains(c)) {
         tracing::warn!(column = %extra, "a node answered a column that was not asked for");
         return Err(AppError::BadGateway(format!(
@@ -417,7 +431,7 @@ async fn records(
         after,
         limit: limit + 1,
     };
-    let (columns, mut rows) = rows_of(ask(p, mount, req).await?, &asked)?;
+    let (columns, mut rows) = rows_of(ask(p, mount, req).await?, &asked, limit + 1)?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let index = |col: &str| columns.iter().position(|c| c == col);
@@ -490,7 +504,7 @@ async fn verify(
         after: None,
         limit: 2,
     };
-    let (columns, rows) = rows_of(ask(p, mount, req).await?, &asked)?;
+    let (columns, rows) = rows_of(ask(p, mount, req).await?, &asked, 2)?;
     trace.records = rows.len() as u64;
     let index = |col: &str| columns.iter().position(|c| c == col);
     let items = check

@@ -2,14 +2,12 @@
 //! file when the platform runs on SQLite, a PostgreSQL database when it runs on PostgreSQL).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{X, id_card, problem};
-use crate::harness::{Backend, bin, fresh_pg_database};
+use super::{X, id_card, masked_id, problem, start_node, wait_connected};
+use crate::harness::{Backend, fresh_pg_database};
 use crate::on_both;
 
 /// (first 17 digits, 姓名, 联系电话, 户籍地址, 婚姻状况), in key order.
@@ -58,46 +56,6 @@ async fn residents(b: Backend, dir: &Path) -> String {
     }
     c.close().await.unwrap();
     source
-}
-
-struct NodeProcess(Child);
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_node(config: &Path) -> NodeProcess {
-    let child = Command::new(bin())
-        .arg("node")
-        .arg("--config")
-        .arg(config)
-        .env("SHUQIAO_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn shuqiao node");
-    NodeProcess(child)
-}
-
-async fn wait_connected(x: &X, node: &str, want: bool) {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let (_, list) = x.get("gat_admin", "nodes").await;
-        let n = list["items"].as_array().unwrap().iter().find(|n| n["id"] == node).cloned().unwrap_or(Value::Null);
-        if n["connected"] == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "node connected != {want}: {n}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn masked_id(id: &str) -> String {
-    format!("{}********{}", &id[..6], &id[14..])
 }
 
 async fn query(x: &X, path: &str, case: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {

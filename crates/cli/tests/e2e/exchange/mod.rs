@@ -5,13 +5,17 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, Server, bin};
 
+mod api_proxy;
 mod gateway;
+mod hostile_node;
 mod platform;
 
 const USERS: [&str; 10] = [
@@ -35,7 +39,15 @@ pub(crate) struct X {
 
 impl X {
     pub(crate) async fn new(b: Backend) -> X {
-        let s = Server::demo(b).await;
+        X::with_server(Server::demo(b).await).await
+    }
+
+    /// `shuqiao demo` with extra command-line arguments (e.g. `["--node-timeout-seconds", "2"]`).
+    pub(crate) async fn with_args(b: Backend, args: &[&str]) -> X {
+        X::with_server(Server::start_with(b, "demo", args).await).await
+    }
+
+    async fn with_server(s: Server) -> X {
         let mut t = HashMap::new();
         let mut dept = HashMap::new();
         for u in USERS {
@@ -143,6 +155,59 @@ impl X {
     }
 }
 
+/// A running `shuqiao node`, killed when dropped.
+pub(crate) struct NodeProcess(pub(crate) Child);
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `shuqiao node --config <config>`.
+pub(crate) fn start_node(config: &Path) -> NodeProcess {
+    let child = Command::new(bin())
+        .arg("node")
+        .arg("--config")
+        .arg(config)
+        .env("SHUQIAO_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn shuqiao node");
+    NodeProcess(child)
+}
+
+/// Waits until gat's node `node` shows `connected == want`.
+pub(crate) async fn wait_connected(x: &X, node: &str, want: bool) {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (_, list) = x.get("gat_admin", "nodes").await;
+        let n = list["items"].as_array().unwrap().iter().find(|n| n["id"] == node).cloned().unwrap_or(Value::Null);
+        if n["connected"] == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "node connected != {want}: {n}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Polls the auditor's view until an event of `action` satisfies `pred` (some events are written
+/// asynchronously, e.g. `node.bad_frame`); returns it.
+pub(crate) async fn wait_event(x: &X, action: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = x.events_of(action).await;
+        if let Some(e) = events.iter().find(|e| pred(e)) {
+            return e.clone();
+        }
+        assert!(Instant::now() < deadline, "no matching {action} event among {events:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `shuqiao node keygen --out <dir>/<name>.key`; returns the key file and the public key.
 pub(crate) fn keygen(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
     let key_file = dir.join(format!("{name}.key"));
@@ -158,6 +223,11 @@ pub(crate) fn id_card(first17: &str) -> String {
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = first17.bytes().zip(W).map(|(d, w)| u32::from(d - b'0') * w).sum();
     format!("{first17}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+}
+
+/// An ID number masked by the `id_card` rule.
+pub(crate) fn masked_id(id: &str) -> String {
+    format!("{}********{}", &id[..6], &id[14..])
 }
 
 pub(crate) fn problem(body: &Value, status: StatusCode) {
