@@ -112,7 +112,7 @@ pub async fn insert_many(c: &mut Conn, events: &[EventRow]) -> Result<()> {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let params: Vec<String> = (1..=16).map(|k| format!("${}", i * 16 + k)).collect();
+            let params: Vec<String> = (1..=16).map(|k| crate::placeholder(c, i * 16 + k)).collect();
             sql.push('(');
             sql.push_str(&params.join(", "));
             sql.push(')');

@@ -281,7 +281,7 @@ pub async fn insert_subjects(c: &mut Conn, pairs: &[(i64, String)]) -> Result<()
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+            sql.push_str(&format!("({}, {})", crate::placeholder(c, 2 * i + 1), crate::placeholder(c, 2 * i + 2)));
         }
         sql.push_str(" ON CONFLICT (hash, seq) DO NOTHING");
         for chunk in chunks.by_ref() {

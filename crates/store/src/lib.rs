@@ -169,6 +169,13 @@ pub async fn set_durable(c: &mut Conn, backend: Backend, durable: bool) -> Resul
     Ok(())
 }
 
+/// The placeholder of the `n`th (1-based) parameter of a statement on `c`. SQLite gets anonymous `?`: the driver
+/// resolves every numbered parameter through `sqlite3_bind_parameter_name`, a linear scan, which makes binding a
+/// statement with a thousand `$n` parameters quadratic; multi-row INSERTs use this, other statements keep `$n`.
+pub(crate) fn placeholder(c: &Conn, n: usize) -> String {
+    if c.backend_name().eq_ignore_ascii_case("sqlite") { "?".to_owned() } else { format!("${n}") }
+}
+
 /// Starts a transaction on a connection taken with [`Store::writer`].
 pub async fn begin_on(c: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> Result<Transaction<'_, sqlx::Any>> {
     Ok(sqlx::Connection::begin(&mut **c).await?)
