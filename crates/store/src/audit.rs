@@ -76,8 +76,15 @@ pub async fn insert(c: &mut Conn, e: &EventRow) -> Result<()> {
     let sql = format!(
         "INSERT INTO audit_events ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(e.seq)
+    bind_event(sqlx::query(sqlx::AssertSqlSafe(sql)), e).execute(c).await?;
+    Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds the 16 columns of an event, in the order of `COLS`.
+fn bind_event<'q>(q: AnyQuery<'q>, e: &'q EventRow) -> AnyQuery<'q> {
+    q.bind(e.seq)
         .bind(&e.at)
         .bind(&e.actor)
         .bind(&e.actor_name)
@@ -93,9 +100,6 @@ pub async fn insert(c: &mut Conn, e: &EventRow) -> Result<()> {
         .bind(&e.detail)
         .bind(&e.prev_hash)
         .bind(&e.hash)
-        .execute(c)
-        .await?;
-    Ok(())
 }
 
 /// Rows per multi-row INSERT of the audit writer. Always the same size, so that one prepared statement serves every
@@ -120,23 +124,7 @@ pub async fn insert_many(c: &mut Conn, events: &[EventRow]) -> Result<()> {
         for chunk in chunks.by_ref() {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for e in chunk {
-                q = q
-                    .bind(e.seq)
-                    .bind(&e.at)
-                    .bind(&e.actor)
-                    .bind(&e.actor_name)
-                    .bind(&e.actor_department)
-                    .bind(&e.department)
-                    .bind(&e.action)
-                    .bind(&e.object)
-                    .bind(&e.resource)
-                    .bind(&e.purpose)
-                    .bind(&e.case_ref)
-                    .bind(&e.subjects)
-                    .bind(&e.result)
-                    .bind(&e.detail)
-                    .bind(&e.prev_hash)
-                    .bind(&e.hash);
+                q = bind_event(q, e);
             }
             q.execute(&mut *c).await?;
         }
