@@ -32,15 +32,6 @@ fn region_view(r: RegionRow) -> Region {
     Region { code: r.code, name: r.name, level: r.level, parent: r.parent }
 }
 
-fn level_str(l: RegionLevel) -> &'static str {
-    match l {
-        RegionLevel::National => "national",
-        RegionLevel::Provincial => "provincial",
-        RegionLevel::Municipal => "municipal",
-        RegionLevel::County => "county",
-    }
-}
-
 fn check(errors: Vec<FieldError>) -> Result<()> {
     if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
 }
@@ -61,7 +52,7 @@ pub async fn create_region(p: &Platform, who: &Principal, input: RegionInput) ->
     {
         errors.push(FieldError::new(
             "level",
-            format!("级别与区划代码不符，应为 {} (level does not match the code)", level_str(c.implied_level())),
+            format!("级别与区划代码不符，应为 {} (level does not match the code)", c.implied_level().as_str()),
         ));
     }
     if input.name.trim().is_empty() || input.name.chars().count() > 50 {
@@ -83,7 +74,7 @@ pub async fn create_region(p: &Platform, who: &Principal, input: RegionInput) ->
     let row = RegionRow {
         code: code.to_string(),
         name: input.name.trim().to_owned(),
-        level: level_str(input.level).to_owned(),
+        level: input.level.as_str().to_owned(),
         parent: parent_code,
     };
     accounts::insert_region(&mut tx, &row, &ts(p.now())).await.map_err(|e| match e {

@@ -193,7 +193,7 @@ fn resolve_department(
 /// `GET /catalog/export`: every published entry, in the requested format.
 pub async fn export(p: &Platform, format: FileFormat, base_url: &str) -> Result<Vec<u8>> {
     let mut c = p.store.reader().await?;
-    let rows = catalog::served_all(&mut c, None, true).await?;
+    let rows = catalog::published_all(&mut c).await?;
     let entries: Vec<Entry> = rows.iter().map(parse_entry).collect::<Result<_>>()?;
     shuqiao_catalog_files::export(format, &entries, base_url)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("export: {e}")))

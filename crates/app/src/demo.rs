@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use shuqiao_demo::{DemoProvince, DemoState};
-use shuqiao_domain::codes::RegionLevel;
 use shuqiao_domain::entry::Status;
 use shuqiao_domain::validate::validate_entry;
 use shuqiao_store::accounts::{self, DepartmentRow, RegionRow, UserRow};
@@ -22,15 +21,6 @@ pub struct DemoSummary {
     pub entries: usize,
     /// (username, password, roles, department name)
     pub logins: Vec<(String, String, String, String)>,
-}
-
-fn level(l: RegionLevel) -> &'static str {
-    match l {
-        RegionLevel::National => "national",
-        RegionLevel::Provincial => "provincial",
-        RegionLevel::Municipal => "municipal",
-        RegionLevel::County => "county",
-    }
 }
 
 /// Seeds the demo province unless the store already has departments.
@@ -80,7 +70,7 @@ async fn load(p: &Platform, province: &DemoProvince) -> Result<()> {
             _ => None,
         };
         if accounts::get_region(&mut tx, &code).await?.is_none() {
-            let row = RegionRow { code, name: r.name.clone(), level: level(r.level).to_owned(), parent };
+            let row = RegionRow { code, name: r.name.clone(), level: r.level.as_str().to_owned(), parent };
             accounts::insert_region(&mut tx, &row, &now).await?;
         }
     }

@@ -200,6 +200,18 @@ pub enum RegionLevel {
     County,
 }
 
+impl RegionLevel {
+    /// The API name: `national`, `provincial`, `municipal`, `county`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionLevel::National => "national",
+            RegionLevel::Provincial => "provincial",
+            RegionLevel::Municipal => "municipal",
+            RegionLevel::County => "county",
+        }
+    }
+}
+
 impl RegionCode {
     pub fn parse(s: &str) -> Result<Self, CodeError> {
         let b = s.as_bytes();

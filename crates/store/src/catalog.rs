@@ -129,11 +129,6 @@ pub async fn max_code(c: &mut Conn, class_code: &str) -> Result<Option<String>> 
     Ok(sqlx::query_scalar("SELECT MAX(code) FROM entries WHERE class_code = $1").bind(class_code).fetch_one(c).await?)
 }
 
-pub async fn code_exists(c: &mut Conn, code: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entries WHERE code = $1").bind(code).fetch_one(c).await?;
-    Ok(n > 0)
-}
-
 /// Current versions (working and served; not superseded), ordered by id, after `after`, at most `limit` — the
 /// input of an index rebuild, read in pages.
 pub async fn current_page(c: &mut Conn, after: &str, limit: i64) -> Result<Vec<EntryRow>> {
@@ -142,20 +137,10 @@ pub async fn current_page(c: &mut Conn, after: &str, limit: i64) -> Result<Vec<E
     rows.iter().map(entry).collect()
 }
 
-/// Served versions (published or retired; or only published), optionally of one department, ordered by code.
-pub async fn served_all(c: &mut Conn, department: Option<&str>, only_published: bool) -> Result<Vec<EntryRow>> {
-    let status = if only_published { "('published')" } else { "('published', 'retired')" };
-    let rows = match department {
-        Some(d) => {
-            let sql =
-                format!("SELECT {COLS} FROM entries WHERE status IN {status} AND department_id = $1 ORDER BY code");
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(d).fetch_all(c).await?
-        }
-        None => {
-            let sql = format!("SELECT {COLS} FROM entries WHERE status IN {status} ORDER BY code");
-            sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(c).await?
-        }
-    };
+/// Every published version (the served, not retired ones), ordered by code: what an export contains.
+pub async fn published_all(c: &mut Conn) -> Result<Vec<EntryRow>> {
+    let sql = format!("SELECT {COLS} FROM entries WHERE status = 'published' ORDER BY code");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(c).await?;
     rows.iter().map(entry).collect()
 }
 

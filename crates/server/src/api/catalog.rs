@@ -10,7 +10,7 @@ use shuqiao_domain::entry::EntryInput;
 
 use crate::ApiError;
 use crate::error::ProblemField;
-use crate::extract::{Auth, Json, Page, encode_cursor, parse_json};
+use crate::extract::{Auth, Json, Page, encode_cursor};
 
 pub async fn create(Auth(who, p): Auth, Json(input): Json<EntryInput>) -> Result<impl IntoResponse, ApiError> {
     Ok((StatusCode::CREATED, axum::Json(uc::create(&p, &who, &input).await?)))
@@ -246,7 +246,6 @@ pub async fn import(
     if body.is_empty() {
         return Err(ApiError::bad_request("导入文件为空 (the file is empty)"));
     }
-    let _ = parse_json::<serde_json::Value>;
     let n = catalog_io::import(&p, Importer::Cataloger(&who), format, &body, &|_, _| {}).await?;
     Ok(axum::Json(serde_json::json!({"imported": n})))
 }
