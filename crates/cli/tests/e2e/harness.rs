@@ -290,3 +290,39 @@ pub fn entry_json(class: &str, name: &str) -> Value {
         "secret": false
     })
 }
+
+/// A server with a set of users logged in: their tokens and their departments (by the prefix of the username,
+/// `gat_user` → `gat`).
+pub struct Session {
+    pub s: Server,
+    tokens: std::collections::HashMap<&'static str, String>,
+    pub dept: std::collections::HashMap<&'static str, String>,
+}
+
+impl Session {
+    pub async fn login_all(s: Server, users: &[&'static str]) -> Session {
+        let mut tokens = std::collections::HashMap::new();
+        let mut dept = std::collections::HashMap::new();
+        for u in users {
+            let token = s.login(u).await;
+            let (_, me) = s.get("me", &token).await;
+            if let Some(d) = me["department"]["id"].as_str() {
+                dept.insert(u.split('_').next().unwrap(), d.to_owned());
+            }
+            tokens.insert(*u, token);
+        }
+        Session { s, tokens, dept }
+    }
+    pub fn tok(&self, u: &str) -> &str {
+        &self.tokens[u]
+    }
+    pub async fn get(&self, u: &str, path: &str) -> (StatusCode, Value) {
+        self.s.get(path, self.tok(u)).await
+    }
+    pub async fn post(&self, u: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.s.post(path, self.tok(u), body).await
+    }
+    pub async fn put(&self, u: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.s.put(path, self.tok(u), body).await
+    }
+}

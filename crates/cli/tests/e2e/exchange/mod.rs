@@ -3,7 +3,6 @@
 //! processes over SQLite and PostgreSQL sources — query, pagination, masking, verification, quotas, revocation,
 //! node loss and return, and the data-subject look-up.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Server, bin};
+use crate::harness::{Backend, Server, Session, bin};
 
 mod api_proxy;
 mod gateway;
@@ -31,46 +30,24 @@ const USERS: [&str; 10] = [
     "admin",
 ];
 
-pub(crate) struct X {
-    pub(crate) s: Server,
-    t: HashMap<&'static str, String>,
-    pub(crate) dept: HashMap<&'static str, String>,
+/// The demo with [`USERS`] logged in, and the exchange tests' own set-up steps.
+pub(crate) struct X(Session);
+
+impl std::ops::Deref for X {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
 }
 
 impl X {
     pub(crate) async fn new(b: Backend) -> X {
-        X::with_server(Server::demo(b).await).await
+        X(Session::login_all(Server::demo(b).await, &USERS).await)
     }
 
     /// `shuqiao demo` with extra command-line arguments (e.g. `["--node-timeout-seconds", "2"]`).
     pub(crate) async fn with_args(b: Backend, args: &[&str]) -> X {
-        X::with_server(Server::start_with(b, "demo", args).await).await
-    }
-
-    async fn with_server(s: Server) -> X {
-        let mut t = HashMap::new();
-        let mut dept = HashMap::new();
-        for u in USERS {
-            let token = s.login(u).await;
-            let (_, me) = s.get("me", &token).await;
-            if let Some(d) = me["department"]["id"].as_str() {
-                dept.insert(u.split('_').next().unwrap(), d.to_owned());
-            }
-            t.insert(u, token);
-        }
-        X { s, t, dept }
-    }
-    pub(crate) fn tok(&self, u: &str) -> &str {
-        &self.t[u]
-    }
-    pub(crate) async fn get(&self, u: &str, path: &str) -> (StatusCode, Value) {
-        self.s.get(path, self.tok(u)).await
-    }
-    pub(crate) async fn post(&self, u: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.s.post(path, self.tok(u), body).await
-    }
-    pub(crate) async fn put(&self, u: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.s.put(path, self.tok(u), body).await
+        X(Session::login_all(Server::start_with(b, "demo", args).await, &USERS).await)
     }
 
     /// A published conditional entry of 公安厅 with the items the tests need; returns its code.

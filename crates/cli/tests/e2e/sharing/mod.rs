@@ -2,12 +2,10 @@
 //! coordination, grants, the tick (overdue, expiry, re-certification), retirement, objections, demands, the inbox;
 //! department isolation and all-or-nothing bad input on every endpoint.
 
-use std::collections::HashMap;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Server};
+use crate::harness::{Backend, Server, Session};
 
 mod applications;
 mod cases;
@@ -27,35 +25,19 @@ const USERS: [&str; 12] = [
     "admin",
 ];
 
-pub(crate) struct Ctx {
-    pub(crate) s: Server,
-    t: HashMap<&'static str, String>,
-    pub(crate) dept: HashMap<&'static str, String>,
+/// The demo with [`USERS`] logged in, and the sharing tests' own look-ups.
+pub(crate) struct Ctx(Session);
+
+impl std::ops::Deref for Ctx {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
 }
 
 impl Ctx {
     pub(crate) async fn new(b: Backend) -> Ctx {
-        let s = Server::demo(b).await;
-        let mut t = HashMap::new();
-        let mut dept = HashMap::new();
-        for u in USERS {
-            let token = s.login(u).await;
-            let (_, me) = s.get("me", &token).await;
-            if let Some(d) = me["department"]["id"].as_str() {
-                dept.insert(u.split('_').next().unwrap(), d.to_owned());
-            }
-            t.insert(u, token);
-        }
-        Ctx { s, t, dept }
-    }
-    pub(crate) fn tok(&self, u: &str) -> &str {
-        &self.t[u]
-    }
-    pub(crate) async fn get(&self, u: &str, path: &str) -> (StatusCode, Value) {
-        self.s.get(path, self.tok(u)).await
-    }
-    pub(crate) async fn post(&self, u: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.s.post(path, self.tok(u), body).await
+        Ctx(Session::login_all(Server::demo(b).await, &USERS).await)
     }
     /// Events in the audit chain (None while `/audit/verify` is not available).
     pub(crate) async fn events(&self) -> Option<i64> {
