@@ -3,15 +3,19 @@
 # reviewer approves it, against a real `shuqiao demo` (SQLite, release build). Baseline in the same run: two
 # GET /healthz per iteration at the same concurrency.
 # Usage: bench/sharing.sh [CONCURRENCY] [SECONDS]   (default 50 clients, 20 s)
+# SHUQIAO_BIN / SHARING_BENCH_BIN measure given binaries instead of building them (e.g. a fixed commit's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shuqiao-target}"
-cargo build --release -q -p shuqiao --bin shuqiao --example sharing_bench
-BIN="$CARGO_TARGET_DIR/release/shuqiao"
+if [ -z "${SHUQIAO_BIN:-}" ] || [ -z "${SHARING_BENCH_BIN:-}" ]; then
+  cargo build --release -q -p shuqiao --bin shuqiao --example sharing_bench
+fi
+BIN="${SHUQIAO_BIN:-$CARGO_TARGET_DIR/release/shuqiao}"
+BENCH="${SHARING_BENCH_BIN:-$CARGO_TARGET_DIR/release/examples/sharing_bench}"
 DATA=$(mktemp -d)
 PORT=18931
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 SHUQIAO_LOG=warn "$BIN" demo --data "$DATA" --listen 127.0.0.1:$PORT > "$DATA/stdout" 2>&1 &
 PID=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-"$CARGO_TARGET_DIR/release/examples/sharing_bench" "http://127.0.0.1:$PORT" "${1:-50}" "${2:-20}"
+"$BENCH" "http://127.0.0.1:$PORT" "${1:-50}" "${2:-20}"

@@ -37,7 +37,8 @@ impl std::fmt::Debug for AuditWriter {
 impl AuditWriter {
     pub fn start(store: Store, keys: Arc<AuditKeys>, rules: Arc<RuleSet>) -> AuditWriter {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(store, keys, rules, rx));
+        // On SQLite the batches are written from the store's write thread, like every write transaction.
+        store.clone().spawn_writer(run(store, keys, rules, rx));
         AuditWriter { jobs: tx }
     }
 

@@ -102,35 +102,19 @@ fn bind_event<'q>(q: AnyQuery<'q>, e: &'q EventRow) -> AnyQuery<'q> {
         .bind(&e.hash)
 }
 
-/// Rows per multi-row INSERT of the audit writer. Always the same size, so that one prepared statement serves every
-/// batch (statements of varying sizes would each be prepared anew and evict each other from the statement cache);
-/// the remainder of a batch goes through the one-row statement.
-const CHUNK: usize = 64;
-
-/// Inserts several events (group commit of the audit writer).
+/// Inserts several events (group commit of the audit writer), in multi-row statements of a few fixed sizes.
 pub async fn insert_many(c: &mut Conn, events: &[EventRow]) -> Result<()> {
-    let mut chunks = events.chunks_exact(CHUNK);
-    if chunks.len() > 0 {
-        let mut sql = format!("INSERT INTO audit_events ({COLS}) VALUES ");
-        for i in 0..CHUNK {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let params: Vec<String> = (1..=16).map(|k| crate::placeholder(c, i * 16 + k)).collect();
-            sql.push('(');
-            sql.push_str(&params.join(", "));
-            sql.push(')');
+    for chunk in crate::row_chunks(events) {
+        if let [e] = chunk {
+            insert(c, e).await?;
+            continue;
         }
-        for chunk in chunks.by_ref() {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            for e in chunk {
-                q = bind_event(q, e);
-            }
-            q.execute(&mut *c).await?;
+        let sql = crate::multi_row_insert(c, &format!("audit_events ({COLS})"), chunk.len(), 16, "");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = bind_event(q, e);
         }
-    }
-    for e in chunks.remainder() {
-        insert(c, e).await?;
+        q.execute(&mut *c).await?;
     }
     Ok(())
 }
@@ -289,65 +273,208 @@ impl EventRow {
     }
 }
 
-macro_rules! fields_of {
-    ($r:expr) => {
-        EventFields {
-            seq: $r.try_get(0)?,
-            at: $r.try_get(1)?,
-            actor: $r.try_get(2)?,
-            actor_name: $r.try_get(3)?,
-            actor_department: $r.try_get(4)?,
-            department: $r.try_get(5)?,
-            action: $r.try_get(6)?,
-            object: $r.try_get(7)?,
-            resource: $r.try_get(8)?,
-            purpose: $r.try_get(9)?,
-            case_ref: $r.try_get(10)?,
-            subjects: $r.try_get(11)?,
-            result: $r.try_get(12)?,
-            detail: $r.try_get(13)?,
-            prev_hash: $r.try_get(14)?,
-            hash: $r.try_get(15)?,
-        }
-    };
-}
-
 /// Streams the events with `after < seq <= upto`, in order, through `visit` (which returns false to stop), on a
-/// connection of the backend's native driver: column values are borrowed, nothing is allocated per row.
+/// connection of the backend's native driver: column values are borrowed, nothing is allocated per row. On SQLite
+/// that is a read-only rusqlite connection (sqlx's driver copies every row into an owned `SqliteRow` on its worker
+/// thread and hands it over a channel, which caps verification at a few hundred thousand events a second); the
+/// scan blocks its thread, so run it on a blocking one. On PostgreSQL it is `COPY … TO STDOUT (FORMAT binary)`.
 pub async fn scan(
     store: &crate::Store,
     after: i64,
     upto: i64,
     visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
 ) -> Result<()> {
-    use futures_util::TryStreamExt;
-    use sqlx::Connection;
-    let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq");
     match store.backend() {
-        crate::Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&store.url).await?;
-            {
-                let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(upto).fetch(&mut conn);
-                while let Some(r) = rows.try_next().await? {
-                    if !visit(&fields_of!(r)) {
-                        break;
-                    }
-                }
-            }
-            conn.close().await?;
-        }
-        crate::Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&store.url).await?;
-            {
-                let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(upto).fetch(&mut conn);
-                while let Some(r) = rows.try_next().await? {
-                    if !visit(&fields_of!(r)) {
-                        break;
-                    }
-                }
-            }
-            conn.close().await?;
+        crate::Backend::Sqlite => scan_sqlite(&store.url, after, upto, visit),
+        crate::Backend::Postgres => scan_postgres(&store.url, after, upto, visit).await,
+    }
+}
+
+/// The file path of a `sqlite://PATH?opts` / `sqlite:PATH` URL.
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    rest.split_once('?').map_or(rest, |(path, _)| path)
+}
+
+fn scan_sqlite(
+    url: &str,
+    after: i64,
+    upto: i64,
+    visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
+) -> Result<()> {
+    use rusqlite::OpenFlags;
+    let lite = |e: rusqlite::Error| StoreError::Corrupt(format!("audit scan: {e}"));
+    // Read-write without create (a read-only connection cannot set up the WAL index of a store nobody has open),
+    // but `query_only`: this connection never writes.
+    let conn = rusqlite::Connection::open_with_flags(
+        sqlite_path(url),
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(lite)?;
+    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16000;").map_err(lite)?;
+    let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq");
+    let mut stmt = conn.prepare(&sql).map_err(lite)?;
+    let mut rows = stmt.query([after, upto]).map_err(lite)?;
+    while let Some(r) = rows.next().map_err(lite)? {
+        let text = |i: usize| -> Result<&str> { r.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(lite) };
+        let opt =
+            |i: usize| -> Result<Option<&str>> { r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?)).map_err(lite) };
+        let e = EventFields {
+            seq: r.get(0).map_err(lite)?,
+            at: text(1)?,
+            actor: text(2)?,
+            actor_name: text(3)?,
+            actor_department: opt(4)?,
+            department: opt(5)?,
+            action: text(6)?,
+            object: text(7)?,
+            resource: opt(8)?,
+            purpose: opt(9)?,
+            case_ref: opt(10)?,
+            subjects: text(11)?,
+            result: text(12)?,
+            detail: text(13)?,
+            prev_hash: text(14)?,
+            hash: text(15)?,
+        };
+        if !visit(&e) {
+            break;
         }
     }
     Ok(())
+}
+
+async fn scan_postgres(
+    url: &str,
+    after: i64,
+    upto: i64,
+    visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
+) -> Result<()> {
+    use futures_util::TryStreamExt;
+    use sqlx::Connection;
+    // COPY takes no parameters; the bounds are integers formatted here.
+    let sql = format!(
+        "COPY (SELECT {COLS} FROM audit_events WHERE seq > {after} AND seq <= {upto} ORDER BY seq) \
+         TO STDOUT (FORMAT binary)"
+    );
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    {
+        let mut stream = conn.copy_out_raw(&sql).await?;
+        let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+        let mut header = true;
+        let mut done = false;
+        while let Some(chunk) = stream.try_next().await? {
+            if done {
+                continue; // drain: the connection must read the rest before it can be closed
+            }
+            buf.extend_from_slice(&chunk);
+            let mut pos = 0;
+            if header {
+                match copy_header(&buf)? {
+                    Some(n) => {
+                        pos = n;
+                        header = false;
+                    }
+                    None => continue,
+                }
+            }
+            loop {
+                match copy_tuple(&buf[pos..])? {
+                    CopyTuple::Incomplete => break,
+                    CopyTuple::End => {
+                        done = true;
+                        break;
+                    }
+                    CopyTuple::Row(e, n) => {
+                        pos += n;
+                        if !visit(&e) {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            buf.drain(..pos);
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+fn corrupt_copy(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("audit scan: binary COPY {what}"))
+}
+
+/// The length of the binary COPY header at the start of `b`, once it is all there.
+fn copy_header(b: &[u8]) -> Result<Option<usize>> {
+    if b.len() < COPY_SIGNATURE.len() + 8 {
+        return Ok(None);
+    }
+    if !b.starts_with(COPY_SIGNATURE) {
+        return Err(corrupt_copy("signature"));
+    }
+    let at = COPY_SIGNATURE.len() + 4;
+    let ext = u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
+    let n = at + 4 + ext;
+    Ok((b.len() >= n).then_some(n))
+}
+
+#[allow(clippy::large_enum_variant, reason = "returned by value for each row, never stored")]
+enum CopyTuple<'r> {
+    Incomplete,
+    End,
+    /// A row and the bytes it took.
+    Row(EventFields<'r>, usize),
+}
+
+/// One tuple of a binary COPY of `COLS` (BIGINT then fifteen TEXT columns) at the start of `b`.
+fn copy_tuple(b: &[u8]) -> Result<CopyTuple<'_>> {
+    let Some(count) = b.get(..2) else { return Ok(CopyTuple::Incomplete) };
+    match i16::from_be_bytes([count[0], count[1]]) {
+        -1 => return Ok(CopyTuple::End),
+        16 => {}
+        _ => return Err(corrupt_copy("field count")),
+    }
+    let mut pos = 2;
+    let mut fields: [Option<&[u8]>; 16] = [None; 16];
+    for f in &mut fields {
+        let Some(len) = b.get(pos..pos + 4) else { return Ok(CopyTuple::Incomplete) };
+        let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+        pos += 4;
+        if len >= 0 {
+            let len = len as usize;
+            let Some(v) = b.get(pos..pos + len) else { return Ok(CopyTuple::Incomplete) };
+            *f = Some(v);
+            pos += len;
+        }
+    }
+    let seq = match fields[0] {
+        Some(v) if v.len() == 8 => i64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]),
+        _ => return Err(corrupt_copy("seq")),
+    };
+    let opt = |i: usize| -> Result<Option<&str>> {
+        fields[i].map(|v| std::str::from_utf8(v).map_err(|_| corrupt_copy("text"))).transpose()
+    };
+    let text = |i: usize| -> Result<&str> { opt(i)?.ok_or_else(|| corrupt_copy("NULL in a NOT NULL column")) };
+    let e = EventFields {
+        seq,
+        at: text(1)?,
+        actor: text(2)?,
+        actor_name: text(3)?,
+        actor_department: opt(4)?,
+        department: opt(5)?,
+        action: text(6)?,
+        object: text(7)?,
+        resource: opt(8)?,
+        purpose: opt(9)?,
+        case_ref: opt(10)?,
+        subjects: text(11)?,
+        result: text(12)?,
+        detail: text(13)?,
+        prev_hash: text(14)?,
+        hash: text(15)?,
+    };
+    Ok(CopyTuple::Row(e, pos))
 }

@@ -272,32 +272,20 @@ pub async fn add_records(c: &mut Conn, grant_id: &str, day: &str, records: i64, 
 
 /// Indexes the subjects of appended events (same transaction as the events).
 pub async fn insert_subjects(c: &mut Conn, pairs: &[(i64, String)]) -> Result<()> {
-    // Fixed-size chunks so that one prepared statement serves every batch (see `audit::insert_many`).
-    const CHUNK: usize = 64;
-    let mut chunks = pairs.chunks_exact(CHUNK);
-    if chunks.len() > 0 {
-        let mut sql = String::from("INSERT INTO audit_subjects (hash, seq) VALUES ");
-        for i in 0..CHUNK {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("({}, {})", crate::placeholder(c, 2 * i + 1), crate::placeholder(c, 2 * i + 2)));
+    // Multi-row statements of a few fixed sizes (see `audit::insert_many`).
+    for chunk in crate::row_chunks(pairs) {
+        let sql = crate::multi_row_insert(
+            c,
+            "audit_subjects (hash, seq)",
+            chunk.len(),
+            2,
+            " ON CONFLICT (hash, seq) DO NOTHING",
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (seq, hash) in chunk {
+            q = q.bind(hash.as_str()).bind(*seq);
         }
-        sql.push_str(" ON CONFLICT (hash, seq) DO NOTHING");
-        for chunk in chunks.by_ref() {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            for (seq, hash) in chunk {
-                q = q.bind(hash.clone()).bind(*seq);
-            }
-            q.execute(&mut *c).await?;
-        }
-    }
-    for (seq, hash) in chunks.remainder() {
-        sqlx::query("INSERT INTO audit_subjects (hash, seq) VALUES ($1, $2) ON CONFLICT (hash, seq) DO NOTHING")
-            .bind(hash)
-            .bind(*seq)
-            .execute(&mut *c)
-            .await?;
+        q.execute(&mut *c).await?;
     }
     Ok(())
 }

@@ -40,6 +40,8 @@ pub enum StoreError {
     BadUrl(String),
     #[error("database error: {0}")]
     Db(sqlx::Error),
+    #[error("the store's write thread has stopped")]
+    WriterStopped,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -69,6 +71,8 @@ pub struct Store {
     url: String,
     write: AnyPool,
     backend: Backend,
+    /// SQLite: the thread that runs write transactions (see [`Store::on_writer`]).
+    write_thread: Option<WriteThread>,
 }
 
 impl std::fmt::Debug for Store {
@@ -112,7 +116,7 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(url).await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
-                Store { read, write, backend, url: url.to_owned() }
+                Store { read, write, backend, url: url.to_owned(), write_thread: WriteThread::start() }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -120,7 +124,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
-                Store { read: pool.clone(), write: pool, backend, url: url.to_owned() }
+                Store { read: pool.clone(), write: pool, backend, url: url.to_owned(), write_thread: None }
             }
         };
         migrate::run(&store).await?;
@@ -134,6 +138,37 @@ impl Store {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(self.write.begin().await?)
+    }
+
+    /// Runs `work` — a write transaction from `begin` to commit — on the store's write thread (SQLite), and returns
+    /// its result. SQLite has one writer connection, held from `BEGIN` to `COMMIT`; every statement is a hand-off to
+    /// sqlx's connection thread and back, and on the request runtime each "back" waits in the run queue behind
+    /// whatever HTTP work is ready, while the writer stays held. On a thread of its own, the transaction resumes as
+    /// soon as its statement is done. Elsewhere (PostgreSQL: many writers) `work` runs where it is called.
+    pub async fn on_writer<T, F, Fut>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.write_thread {
+            Some(t) => t.run(work).await,
+            None => Ok(work().await),
+        }
+    }
+
+    /// Spawns `task` on the store's write thread (SQLite), or on the current runtime: for a task that writes (the
+    /// audit group-commit writer).
+    pub fn spawn_writer<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        match &self.write_thread {
+            Some(t) => t.spawn(task),
+            None => {
+                tokio::spawn(task);
+            }
+        }
     }
 
     /// The write connection itself, for a transaction that must be on disk when it commits: on SQLite the caller
@@ -158,6 +193,54 @@ impl Store {
     }
 }
 
+type Job = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
+
+/// A thread with a single-threaded runtime of its own, running the write transactions handed to it as tasks.
+#[derive(Clone)]
+struct WriteThread {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl WriteThread {
+    /// `None` (writes stay on the caller's runtime) if the thread or its runtime cannot be created.
+    fn start() -> Option<WriteThread> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let (jobs, mut rx) = tokio::sync::mpsc::unbounded_channel::<Job>();
+        std::thread::Builder::new()
+            .name("shuqiao-writer".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    // Ends when every handle (every clone of the store) is gone.
+                    while let Some(job) = rx.recv().await {
+                        tokio::spawn(job());
+                    }
+                });
+            })
+            .ok()?;
+        Some(WriteThread { jobs })
+    }
+
+    fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let _ = self.jobs.send(Box::new(move || Box::pin(task)));
+    }
+
+    async fn run<T, F, Fut>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.spawn(async move {
+            let _ = done.send(work().await);
+        });
+        result.await.map_err(|_| StoreError::WriterStopped)
+    }
+}
+
 /// On SQLite, makes the next commits of `c` wait until they are on disk (`synchronous=FULL`) or not
 /// (`synchronous=NORMAL`: WAL commits survive a crash of the process but may be lost with the machine's power). It
 /// cannot change inside a transaction. A no-op on PostgreSQL, where every commit is flushed.
@@ -174,6 +257,44 @@ pub async fn set_durable(c: &mut Conn, backend: Backend, durable: bool) -> Resul
 /// statement with a thousand `$n` parameters quadratic; multi-row INSERTs use this, other statements keep `$n`.
 pub(crate) fn placeholder(c: &Conn, n: usize) -> String {
     if c.backend_name().eq_ignore_ascii_case("sqlite") { "?".to_owned() } else { format!("${n}") }
+}
+
+/// Rows per multi-row INSERT, largest first. A batch is cut greedily into these sizes, so a few prepared statements
+/// (one per size; statements of arbitrary sizes would each be prepared anew and evict each other from the statement
+/// cache) serve every batch, and a remainder costs at most three statements per size instead of one per row.
+const ROW_CHUNKS: [usize; 4] = [256, 64, 16, 4];
+
+/// `items` cut into pieces of the sizes in [`ROW_CHUNKS`] (and single rows at the end).
+pub(crate) fn row_chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let size = ROW_CHUNKS.iter().copied().find(|&n| n <= items.len()).unwrap_or(1);
+        let (head, rest) = items.split_at(size);
+        items = rest;
+        Some(head)
+    })
+}
+
+/// `INSERT INTO {head} VALUES (…), (…)` for `rows` rows of `cols` placeholders each.
+pub(crate) fn multi_row_insert(c: &Conn, head: &str, rows: usize, cols: usize, tail: &str) -> String {
+    let mut sql = format!("INSERT INTO {head} VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for k in 1..=cols {
+            if k > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&placeholder(c, i * cols + k));
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
 }
 
 /// Starts a transaction on a connection taken with [`Store::writer`].
@@ -210,6 +331,20 @@ pub fn parse_ts(s: &str) -> Result<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_chunks_cover_every_row_in_order_with_few_sizes() {
+        for n in [0usize, 1, 3, 4, 5, 63, 64, 65, 255, 256, 1000, 2000] {
+            let items: Vec<usize> = (0..n).collect();
+            let pieces: Vec<&[usize]> = row_chunks(&items).collect();
+            assert_eq!(pieces.concat(), items, "n = {n}");
+            assert!(pieces.iter().all(|p| [256, 64, 16, 4, 1].contains(&p.len())), "n = {n}");
+            // Greedy: fewer than four pieces of each smaller size.
+            for size in [64, 16, 4, 1] {
+                assert!(pieces.iter().filter(|p| p.len() == size).count() < 4, "n = {n}, size {size}");
+            }
+        }
+    }
 
     #[test]
     fn timestamps_sort_as_text() {

@@ -12,7 +12,7 @@ use shuqiao_store::{Conn, ts};
 use time::{Date, OffsetDateTime};
 
 use super::grants::{self, GrantView};
-use super::{Party, Person, changed_meanwhile, conflict, from_json, member_of, party, sees, to_json};
+use super::{Party, Person, changed_meanwhile, conflict, from_json, member_of, sees, to_json};
 use crate::audit::{Actor, AuditEvent, record};
 use crate::catalog::today_cn;
 use crate::platform::Principal;
@@ -164,9 +164,11 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
     let now_t = p.now();
     let now = ts(now_t);
     let today = today_cn(now_t);
-    let mut tx = p.store.begin().await?;
+    // Reads on a reader, so that the single SQLite writer is held only for the writes; what they decided is
+    // re-checked inside the write transaction where it matters (an automatic grant, below).
+    let mut c = p.store.reader().await?;
     let entry = match input.resource.as_deref() {
-        Some(code) => super::published_entry(&mut tx, code).await?,
+        Some(code) => super::published_entry(&mut c, code).await?,
         None => None,
     };
     let spec =
@@ -174,7 +176,9 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
     let entry = entry.ok_or_else(|| AppError::field("resource", "不是已发布的信息资源 (not a published entry)"))?;
     let deadline = (spec.decision == Decision::Review)
         .then(|| rules::answer_deadline(&p.calendar, today, p.rules.deadlines.application_answer_working_days));
-    let mut a = Application {
+    let (consumer, provider) = super::parties(&mut c, &consumer_id, &entry.provider.id).await?;
+    drop(c);
+    let a = Application {
         id: uuid::Uuid::new_v4().to_string(),
         status: AppStatus::Submitted,
         is_final: false,
@@ -188,8 +192,8 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
         modes: spec.modes,
         valid_until: spec.valid_until,
         expected_volume: spec.expected_volume,
-        consumer: party(&mut tx, &consumer_id).await?,
-        provider: party(&mut tx, &entry.provider.id).await?,
+        consumer,
+        provider,
         deadline: deadline.map(|d| d.deadline),
         deadline_covered: deadline.is_none_or(|d| d.covered),
         overdue: false,
@@ -202,13 +206,40 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
         created_at: now.clone(),
         updated_at: now.clone(),
     };
-    store::insert_application(&mut tx, &row_of(&a, &who.id)?).await?;
     let detail = json!({"items": a.items, "share_type": spec.share_type, "deadline": a.deadline, "modes": a.modes});
+    let legal_basis = entry.share.legal_basis.clone();
+    let (p2, who2) = (p.clone(), who.clone());
+    let id = p
+        .store
+        .on_writer(
+            move || async move { write_submission(&p2, &who2, a, spec.decision, detail, legal_basis, now_t).await },
+        )
+        .await??;
+    get(p, who, &id).await
+}
+
+/// The write transaction of [`submit`]: the application, its history and audit event, and the automatic answer.
+async fn write_submission(
+    p: &Platform,
+    who: &Principal,
+    mut a: Application,
+    decision: Decision,
+    detail: Value,
+    legal_basis: Option<String>,
+    now_t: OffsetDateTime,
+) -> Result<String> {
+    let mut tx = p.store.begin().await?;
+    store::insert_application(&mut tx, &row_of(&a, &who.id)?).await?;
     log(&mut tx, p, &Actor::from(who), &a, "submit", detail).await?;
     let system = Actor::system();
-    match spec.decision {
+    match decision {
         Decision::Review => {}
         Decision::Grant => {
+            // No grant for an entry retired or replaced since it was read.
+            let now_served = super::published_entry(&mut tx, &a.resource).await?;
+            if now_served.is_none_or(|e| e.version != a.entry_version) {
+                return Err(changed_meanwhile());
+            }
             let cond = Conditions {
                 items: a.items.clone(),
                 valid_until: a.valid_until,
@@ -225,15 +256,15 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
         Decision::Refuse => {
             let reason = "该信息资源不予共享 (the entry is not shared)".to_owned();
             a.status = AppStatus::Refused;
-            a.refusal =
-                Some(Refused { reason, legal_basis: entry.share.legal_basis.clone(), by: "platform".into(), at: now });
+            let at = a.created_at.clone();
+            a.refusal = Some(Refused { reason, legal_basis: legal_basis.clone(), by: "platform".into(), at });
             save(&mut tx, &a, AppStatus::Submitted).await?;
-            let detail = json!({"automatic": true, "legal_basis": entry.share.legal_basis});
+            let detail = json!({"automatic": true, "legal_basis": legal_basis});
             log(&mut tx, p, &system, &a, "refuse", detail).await?;
         }
     }
     shuqiao_store::commit(tx).await?;
-    get(p, who, &a.id).await
+    Ok(a.id)
 }
 
 /// Loads an application the caller may see (404 otherwise).
@@ -296,13 +327,26 @@ pub async fn list(
 /// Loads an application for an answer by the provider's reviewer: 404 if the caller may not see it, 403 unless
 /// a reviewer of the provider department.
 async fn load_for_provider(c: &mut Conn, who: &Principal, id: &str) -> Result<Application> {
-    let a = load(c, who, id).await?;
+    let row = store::get_application(c, id).await?.ok_or_else(not_found)?;
+    for_provider(who, &row)
+}
+
+/// [`load_for_provider`]'s checks on a row already read.
+fn for_provider(who: &Principal, row: &ApplicationRow) -> Result<Application> {
+    if !sees(who, &row.consumer_department, Some(&row.provider_department)) {
+        return Err(not_found());
+    }
+    let a = parse(row)?;
     if !member_of(who, &a.provider.id) || !who.has(Role::Reviewer) {
         return Err(AppError::Forbidden(
             "只有提供部门的审核员可以答复申请 (only the provider's reviewers answer applications)".into(),
         ));
     }
     Ok(a)
+}
+
+fn no_longer_published() -> AppError {
+    AppError::Conflict("信息资源已不再发布，不能授权 (the entry is no longer published; no grant can be given)".into())
 }
 
 /// Approves with conditions inside `c`'s transaction: creates the grant and moves the application.
@@ -318,9 +362,7 @@ async fn approve_in(
     let from = a.status;
     let next = rules::application_next(from, a.is_final, action).map_err(conflict)?;
     if super::published_entry(c, &a.resource).await?.is_none() {
-        return Err(AppError::Conflict(
-            "信息资源已不再发布，不能授权 (the entry is no longer published; no grant can be given)".into(),
-        ));
+        return Err(no_longer_published());
     }
     let cond = rules::check_conditions(input, &a.items, a.valid_until, today_cn(now), &p.rules)
         .map_err(AppError::Validation)?;
@@ -332,16 +374,51 @@ async fn approve_in(
     Ok(g.id)
 }
 
-/// `POST /applications/{id}/approve` (provider reviewer).
+/// `POST /applications/{id}/approve` (provider reviewer). The application and its entry are read on a reader; the
+/// write transaction holds the single SQLite writer only for the writes, and its guarded update re-checks that
+/// the application is still as read and the entry still published (else 409, and nothing is written).
 pub async fn approve(p: &Platform, who: &Principal, id: &str, input: &ConditionsInput) -> Result<ApplicationView> {
     let now = p.now();
-    let mut tx = p.store.begin().await?;
-    let mut a = load_for_provider(&mut tx, who, id).await?;
-    let actor = Actor::from(who);
-    let grant = approve_in(&mut tx, p, &actor, &mut a, input, AppAction::Approve, now).await?;
-    log(&mut tx, p, &actor, &a, "approve", json!({"grant": grant})).await?;
-    shuqiao_store::commit(tx).await?;
+    let mut c = p.store.reader().await?;
+    let row = store::get_application(&mut c, id).await?.ok_or_else(not_found)?;
+    let a = for_provider(who, &row)?;
+    let from = a.status;
+    let next = rules::application_next(from, a.is_final, AppAction::Approve).map_err(conflict)?;
+    if super::published_entry(&mut c, &a.resource).await?.is_none() {
+        return Err(no_longer_published());
+    }
+    drop(c);
+    let cond = rules::check_conditions(input, &a.items, a.valid_until, today_cn(now), &p.rules)
+        .map_err(AppError::Validation)?;
+    let (p2, actor) = (p.clone(), Actor::from(who));
+    p.store.on_writer(move || async move { write_approval(&p2, &actor, a, &row, &cond, next, now).await }).await??;
     get(p, who, id).await
+}
+
+/// The write transaction of [`approve`].
+async fn write_approval(
+    p: &Platform,
+    actor: &Actor,
+    mut a: Application,
+    row: &ApplicationRow,
+    cond: &Conditions,
+    next: AppStatus,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = p.store.begin().await?;
+    let g = grants::create(&mut tx, p, actor, &a, cond, now).await?;
+    a.status = next;
+    a.grant_id = Some(g.id.clone());
+    a.updated_at = ts(now);
+    let new_row = row_of(&a, &a.created_by.id)?;
+    if !store::update_application_if_current(&mut tx, &new_row, &row.status, &row.data, &a.resource).await? {
+        return Err(match super::published_entry(&mut tx, &a.resource).await? {
+            None => no_longer_published(),
+            Some(_) => changed_meanwhile(),
+        });
+    }
+    log(&mut tx, p, actor, &a, "approve", json!({"grant": g.id})).await?;
+    Ok(shuqiao_store::commit(tx).await?)
 }
 
 /// `POST /applications/{id}/refuse` (provider reviewer) with a reason and, where required, a legal basis.

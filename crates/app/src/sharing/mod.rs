@@ -69,6 +69,15 @@ pub(crate) async fn party(c: &mut Conn, id: &str) -> Result<Party> {
     Ok(Party { id: d.id, name: d.name })
 }
 
+/// The parties of departments `a` and `b`, in one query.
+pub(crate) async fn parties(c: &mut Conn, a: &str, b: &str) -> Result<(Party, Party)> {
+    let missing = |id: &str| AppError::Internal(anyhow::anyhow!("department {id} does not exist"));
+    let (da, db) = accounts::get_department_pair(c, a, b).await?;
+    let da = da.ok_or_else(|| missing(a))?;
+    let db = db.ok_or_else(|| missing(b))?;
+    Ok((Party { id: da.id, name: da.name }, Party { id: db.id, name: db.name }))
+}
+
 /// Whether the caller may see an object between departments `a` and `b`.
 pub(crate) fn sees(who: &Principal, a: &str, b: Option<&str>) -> bool {
     who.has(Role::Authority) || who.department.as_deref().is_some_and(|d| d == a || Some(d) == b)
