@@ -9,6 +9,18 @@ use std::time::Instant;
 use shuqiao_app::audit::{Actor, AuditEvent};
 use shuqiao_app::{Config, Platform};
 
+/// CPU seconds (user + system, all threads) this process has used so far, from `/proc/self/stat` (0 elsewhere):
+/// on a machine shared with other work the wall-clock rate says as much about the others as about this code.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the command name (which is in parentheses and may contain spaces): utime and stime are the
+    // 12th and 13th, in clock ticks of 1/100 s.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -20,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let p = Platform::open(config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let backend = format!("{:?}", p.store.backend());
 
-    let start = Instant::now();
+    let (start, cpu0) = (Instant::now(), cpu_seconds());
     let per_task = events / concurrency;
     let mut tasks = Vec::new();
     for t in 0..concurrency {
@@ -44,10 +56,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let appended = per_task * concurrency;
     let append_secs = start.elapsed().as_secs_f64();
+    let append_cpu = cpu_seconds() - cpu0;
 
-    let start = Instant::now();
+    let (start, cpu0) = (Instant::now(), cpu_seconds());
     let report = shuqiao_app::audit::verify(&p).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let verify_secs = start.elapsed().as_secs_f64();
+    let verify_cpu = cpu_seconds() - cpu0;
     anyhow::ensure!(report.ok, "chain does not verify: {report:?}");
 
     // Baseline: the same number of rows, plain INSERTs in batches of 2,000 per transaction, no hashing.
@@ -84,11 +98,14 @@ async fn main() -> anyhow::Result<()> {
 
     println!("backend                     {backend}");
     println!("events appended             {appended} from {concurrency} concurrent tasks");
-    println!("append (hash chain, group)  {:>10.0} events/s  ({append_secs:.2} s)", appended as f64 / append_secs);
+    println!(
+        "append (hash chain, group)  {:>10.0} events/s  ({append_secs:.2} s; {append_cpu:.2} s CPU of this process)",
+        appended as f64 / append_secs
+    );
     println!("baseline plain INSERT       {:>10.0} rows/s    ({plain_secs:.2} s)", seq as f64 / plain_secs);
     println!("ratio append / baseline     {:>10.2}", (appended as f64 / append_secs) / (seq as f64 / plain_secs));
     println!(
-        "verify                      {:>10.0} events/s  ({verify_secs:.2} s, {} events)",
+        "verify                      {:>10.0} events/s  ({verify_secs:.2} s, {} events; {verify_cpu:.2} s CPU)",
         report.events as f64 / verify_secs,
         report.events
     );

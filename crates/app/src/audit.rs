@@ -173,17 +173,37 @@ fn checkpoint_message(alg: &str, seq: i64, hash: &str) -> Vec<u8> {
 
 /// Appends an event inside the caller's transaction; returns its sequence number.
 pub async fn record(c: &mut Conn, p: &Platform, actor: &Actor, ev: AuditEvent) -> Result<i64> {
-    let (seq, prev_hash) = audit::advance_head(c, 1).await?;
-    let subjects: Vec<(i64, String)> = ev.subjects.iter().map(|h| (seq, h.clone())).collect();
-    let row = chain_row(p.audit.alg, seq, prev_hash, ts(p.now()), actor, ev)?;
-    audit::insert(c, &row).await?;
-    shuqiao_store::exchange::insert_subjects(c, &subjects).await?;
-    audit::set_head_hash(c, &row.hash).await?;
+    record_all(c, p, vec![(actor.clone(), ev)]).await
+}
+
+/// Appends events, in order, inside the caller's transaction, with one advance of the head for all of them;
+/// returns the first one's sequence number. A use case that changes several things appends their events together
+/// at the end of its transaction: on PostgreSQL the head row, which serialises appends, is then locked only from
+/// there to the commit.
+pub async fn record_all(c: &mut Conn, p: &Platform, events: Vec<(Actor, AuditEvent)>) -> Result<i64> {
+    let n = i64::try_from(events.len()).map_err(|e| AppError::Internal(e.into()))?;
+    let (first, mut prev) = audit::advance_head(c, n).await?;
+    let at = ts(p.now());
     let every = i64::from(p.rules.audit.checkpoint_every_events.max(1));
-    if seq % every == 0 {
-        audit::insert_checkpoint(c, &p.audit.sign(seq, &row.hash, &row.at)).await?;
+    let mut rows = Vec::with_capacity(events.len());
+    let mut subjects: Vec<(i64, String)> = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (seq, (actor, ev)) in (first..).zip(events) {
+        subjects.extend(ev.subjects.iter().map(|h| (seq, h.clone())));
+        let row = chain_row(p.audit.alg, seq, prev, at.clone(), &actor, ev)?;
+        prev = row.hash.clone();
+        if seq % every == 0 {
+            checkpoints.push(p.audit.sign(seq, &row.hash, &row.at));
+        }
+        rows.push(row);
     }
-    Ok(seq)
+    audit::insert_many(c, &rows).await?;
+    shuqiao_store::exchange::insert_subjects(c, &subjects).await?;
+    audit::set_head_hash(c, &prev).await?;
+    for cp in &checkpoints {
+        audit::insert_checkpoint(c, cp).await?;
+    }
+    Ok(first)
 }
 
 /// Builds the stored row of an event at `seq` after `prev_hash`, with its hash.

@@ -110,6 +110,20 @@ fn purpose_label(p: &Purpose) -> String {
 
 /// Appends a history line and the audit event of an application change.
 async fn log(c: &mut Conn, p: &Platform, actor: &Actor, a: &Application, action: &str, detail: Value) -> Result<()> {
+    let ev = history(c, p, actor, a, action, detail).await?;
+    record(c, p, actor, ev).await?;
+    Ok(())
+}
+
+/// Appends the history line of an application change and returns its audit event, for the caller to append.
+async fn history(
+    c: &mut Conn,
+    p: &Platform,
+    actor: &Actor,
+    a: &Application,
+    action: &str,
+    detail: Value,
+) -> Result<AuditEvent> {
     let line = json!({"actor_name": actor.name, "department": actor.department, "detail": detail});
     let h = HistoryRow {
         id: String::new(),
@@ -124,13 +138,11 @@ async fn log(c: &mut Conn, p: &Platform, actor: &Actor, a: &Application, action:
     if let (Some(obj), Value::Object(extra)) = (ev_detail.as_object_mut(), detail) {
         obj.extend(extra);
     }
-    let ev = AuditEvent::new(&format!("application.{action}"), format!("application:{}", a.id))
+    Ok(AuditEvent::new(&format!("application.{action}"), format!("application:{}", a.id))
         .department(a.provider.id.clone())
         .resource(a.resource.clone())
         .purpose(purpose_label(&a.purpose))
-        .detail(ev_detail);
-    record(c, p, actor, ev).await?;
-    Ok(())
+        .detail(ev_detail))
 }
 
 fn row_of(a: &Application, created_by: &str) -> Result<ApplicationRow> {
@@ -406,7 +418,7 @@ async fn write_approval(
     now: OffsetDateTime,
 ) -> Result<()> {
     let mut tx = p.store.begin().await?;
-    let g = grants::create(&mut tx, p, actor, &a, cond, now).await?;
+    let (g, grant_event) = grants::insert_new(&mut tx, &a, cond, now).await?;
     a.status = next;
     a.grant_id = Some(g.id.clone());
     a.updated_at = ts(now);
@@ -417,7 +429,9 @@ async fn write_approval(
             Some(_) => changed_meanwhile(),
         });
     }
-    log(&mut tx, p, actor, &a, "approve", json!({"grant": g.id})).await?;
+    let approve_event = history(&mut tx, p, actor, &a, "approve", json!({"grant": g.id})).await?;
+    // Both events at the end, in the order of the changes: grant.create, then application.approve.
+    crate::audit::record_all(&mut tx, p, vec![(actor.clone(), grant_event), (actor.clone(), approve_event)]).await?;
     Ok(shuqiao_store::commit(tx).await?)
 }
 

@@ -88,19 +88,23 @@ async fn audit(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<()> {
+    record(c, p, actor, event(g, action, detail)).await?;
+    Ok(())
+}
+
+/// The audit event of a grant change.
+fn event(g: &GrantView, action: &str, detail: serde_json::Value) -> AuditEvent {
     let purpose =
         format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text);
     let mut d = json!({"status": g.status.as_str(), "consumer": g.consumer.id, "application": g.application});
     if let (Some(obj), serde_json::Value::Object(extra)) = (d.as_object_mut(), detail) {
         obj.extend(extra);
     }
-    let ev = AuditEvent::new(&format!("grant.{action}"), format!("grant:{}", g.id))
+    AuditEvent::new(&format!("grant.{action}"), format!("grant:{}", g.id))
         .department(g.provider.id.clone())
         .resource(g.resource.clone())
         .purpose(purpose)
-        .detail(d);
-    record(c, p, actor, ev).await?;
-    Ok(())
+        .detail(d)
 }
 
 /// Creates the grant of an approved application inside `c`'s transaction (audited `grant.create`).
@@ -112,6 +116,19 @@ pub(crate) async fn create(
     cond: &Conditions,
     now: OffsetDateTime,
 ) -> Result<GrantView> {
+    let (g, ev) = insert_new(c, a, cond, now).await?;
+    record(c, p, actor, ev).await?;
+    Ok(g)
+}
+
+/// [`create`] without appending its `grant.create` event, which is returned for the caller to append (with
+/// [`crate::audit::record_all`]) in the same transaction.
+pub(crate) async fn insert_new(
+    c: &mut Conn,
+    a: &Application,
+    cond: &Conditions,
+    now: OffsetDateTime,
+) -> Result<(GrantView, AuditEvent)> {
     let at = ts(now);
     let g = GrantView {
         id: uuid::Uuid::new_v4().to_string(),
@@ -136,8 +153,8 @@ pub(crate) async fn create(
     };
     store::insert_grant(c, &row_of(&g)?).await?;
     let detail = json!({"items": g.items, "valid_until": g.valid_until, "masking": g.masking, "quota": g.quota});
-    audit(c, p, actor, &g, "create", detail).await?;
-    Ok(g)
+    let ev = event(&g, "create", detail);
+    Ok((g, ev))
 }
 
 /// `GET /grants/{id}` (either side, authority).
