@@ -478,3 +478,107 @@ fn copy_tuple(b: &[u8]) -> Result<CopyTuple<'_>> {
     };
     Ok(CopyTuple::Row(e, pos))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binary COPY stream of `rows` (seq, then 15 text columns, `None` as NULL), with a header extension.
+    fn copy_stream(rows: &[(i64, [Option<&str>; 15])]) -> Vec<u8> {
+        let mut b = COPY_SIGNATURE.to_vec();
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&3u32.to_be_bytes());
+        b.extend_from_slice(b"ext");
+        for (seq, cols) in rows {
+            b.extend_from_slice(&16i16.to_be_bytes());
+            b.extend_from_slice(&8i32.to_be_bytes());
+            b.extend_from_slice(&seq.to_be_bytes());
+            for c in cols {
+                match c {
+                    Some(v) => {
+                        b.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                        b.extend_from_slice(v.as_bytes());
+                    }
+                    None => b.extend_from_slice(&(-1i32).to_be_bytes()),
+                }
+            }
+        }
+        b.extend_from_slice(&(-1i16).to_be_bytes());
+        b
+    }
+
+    fn row(seq: i64, actor: &'static str) -> (i64, [Option<&'static str>; 15]) {
+        let mut cols = [Some("x"); 15];
+        cols[1] = Some(actor);
+        cols[3] = None; // actor_department
+        cols[13] = Some("prev");
+        cols[14] = Some("hash");
+        (seq, cols)
+    }
+
+    /// Parses `stream` fed in pieces of `piece` bytes, as `scan_postgres` does.
+    fn parse_in_pieces(stream: &[u8], piece: usize) -> (Vec<(i64, String, Option<String>)>, bool) {
+        let (mut buf, mut out, mut header, mut end) = (Vec::new(), Vec::new(), true, false);
+        for chunk in stream.chunks(piece) {
+            buf.extend_from_slice(chunk);
+            let mut pos = 0;
+            if header {
+                match copy_header(&buf).unwrap() {
+                    Some(n) => (pos, header) = (n, false),
+                    None => continue,
+                }
+            }
+            loop {
+                match copy_tuple(&buf[pos..]).unwrap() {
+                    CopyTuple::Incomplete => break,
+                    CopyTuple::End => {
+                        end = true;
+                        break;
+                    }
+                    CopyTuple::Row(e, n) => {
+                        out.push((e.seq, e.actor.to_owned(), e.actor_department.map(str::to_owned)));
+                        assert_eq!((e.prev_hash, e.hash), ("prev", "hash"));
+                        pos += n;
+                    }
+                }
+            }
+            buf.drain(..pos);
+        }
+        (out, end)
+    }
+
+    #[test]
+    fn binary_copy_rows_parse_whatever_the_chunking() {
+        let stream = copy_stream(&[row(1, "张三"), row(2, "b"), row(3, "c")]);
+        for piece in [1, 2, 7, 64, stream.len()] {
+            let (rows, end) = parse_in_pieces(&stream, piece);
+            assert!(end, "piece {piece}");
+            let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            assert_eq!(seqs, [1, 2, 3], "piece {piece}");
+            assert_eq!(rows[0].1, "张三");
+            assert_eq!(rows[0].2, None);
+        }
+    }
+
+    #[test]
+    fn binary_copy_rejects_what_it_does_not_expect() {
+        let mut stream = copy_stream(&[row(1, "a")]);
+        stream[0] = b'X';
+        assert!(copy_header(&stream).is_err(), "bad signature");
+        let mut tuple = 15i16.to_be_bytes().to_vec();
+        tuple.extend_from_slice(&[0; 64]);
+        assert!(copy_tuple(&tuple).is_err(), "wrong field count");
+        let mut cols = row(1, "a");
+        cols.1[0] = None; // `at` is NOT NULL
+        let stream = copy_stream(&[cols]);
+        let n = copy_header(&stream).unwrap().unwrap();
+        assert!(copy_tuple(&stream[n..]).is_err(), "NULL in a NOT NULL column");
+    }
+
+    #[test]
+    fn sqlite_paths_of_store_urls() {
+        assert_eq!(sqlite_path("sqlite:///data/shuqiao.db?mode=rwc"), "/data/shuqiao.db");
+        assert_eq!(sqlite_path("sqlite://rel/shuqiao.db"), "rel/shuqiao.db");
+        assert_eq!(sqlite_path("sqlite:x.db"), "x.db");
+    }
+}
