@@ -8,3 +8,4 @@ pub mod nodes;
 mod proxy;
 pub mod registry;
 pub mod subject;
+pub mod usage;
