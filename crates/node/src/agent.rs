@@ -137,7 +137,19 @@ impl Node {
         let (tx, mut rx) = mpsc::channel::<Message>(64);
         let mut writer = tokio::spawn(async move {
             while let Some(m) = rx.recv().await {
-                if let Err(e) = sink.send(m).await {
+                // Responses that are ready together go out in one write.
+                let mut next = Some(m);
+                let mut queued = 0;
+                while let Some(m) = next.take() {
+                    if let Err(e) = sink.feed(m).await {
+                        return format!("cannot send: {e}");
+                    }
+                    queued += 1;
+                    if queued < 64 {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if let Err(e) = sink.flush().await {
                     return format!("cannot send: {e}");
                 }
             }

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod exchange;
+pub mod files;
 pub mod idempotency;
 mod migrate;
 pub mod sharing;

@@ -139,7 +139,7 @@ pub fn seconds_to_midnight_cn(now: OffsetDateTime) -> u64 {
     u64::try_from((next - cn).whole_seconds()).unwrap_or(1).max(1)
 }
 
-fn quota_exceeded(what: &str, limit: u64, now: OffsetDateTime) -> AppError {
+pub(super) fn quota_exceeded(what: &str, limit: u64, now: OffsetDateTime) -> AppError {
     AppError::TooManyRequests {
         message: format!(
             "已达到授权的每日{what}上限 {limit}，北京时间零点重置 (the grant's daily {} quota of {limit} is used up; it resets at midnight China time)",
@@ -151,7 +151,7 @@ fn quota_exceeded(what: &str, limit: u64, now: OffsetDateTime) -> AppError {
 
 /// The caller's grant on the resource: the one `X-Shuqiao-Grant` names, else an active one granting `mode`, else
 /// the newest (so that its status is what the refusal names).
-async fn resolve_grant(p: &Platform, call: &Call<'_>, code: &str, mode: Mode) -> Result<GrantView> {
+pub(super) async fn resolve_grant(p: &Platform, call: &Call<'_>, code: &str, mode: Mode) -> Result<GrantView> {
     let department = call.who.department()?;
     let key = format!("{department}\n{code}");
     let grants = p
@@ -182,6 +182,25 @@ async fn resolve_grant(p: &Platform, call: &Call<'_>, code: &str, mode: Mode) ->
             "本部门对该信息资源没有授权，请先提交共享申请 (your department has no grant on this resource; apply with POST /applications)",
         )),
     }
+}
+
+/// Whether a grant may be used now for `mode`: active, within its validity, granting the mode (403 otherwise).
+pub(super) fn check_grant(g: &GrantView, mode: Mode, today: time::Date) -> Result<()> {
+    if g.status != GrantStatus::Active {
+        return Err(forbidden(format!(
+            "授权状态为 {}，不能使用 (the grant is {})",
+            g.status.as_str(),
+            g.status.as_str()
+        )));
+    }
+    if g.valid_until < today {
+        return Err(forbidden(format!("授权已于 {} 到期 (the grant expired on {})", g.valid_until, g.valid_until)));
+    }
+    if !g.modes.contains(&mode) {
+        let m = shuqiao_domain::entry::api_str(&mode).unwrap_or_default();
+        return Err(forbidden(format!("授权不包含 {m} 方式 (the grant does not allow the `{m}` mode)")));
+    }
+    Ok(())
 }
 
 /// Checks that `names` are items of the entry (422), granted (403) and mapped by the mount (409).
@@ -235,22 +254,9 @@ async fn run(p: &Platform, call: &Call<'_>, op: &Op, trace: &mut Trace) -> Resul
     trace.grant = Some(g.id.clone());
     trace.purpose =
         Some(format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text));
-    if g.status != GrantStatus::Active {
-        return Err(forbidden(format!(
-            "授权状态为 {}，不能使用 (the grant is {})",
-            g.status.as_str(),
-            g.status.as_str()
-        )));
-    }
     let now = p.now();
     let today = crate::catalog::today_cn(now);
-    if g.valid_until < today {
-        return Err(forbidden(format!("授权已于 {} 到期 (the grant expired on {})", g.valid_until, g.valid_until)));
-    }
-    if !g.modes.contains(&mode) {
-        let m = shuqiao_domain::entry::api_str(&mode).unwrap_or_default();
-        return Err(forbidden(format!("授权不包含 {m} 方式 (the grant does not allow the `{m}` mode)")));
-    }
+    check_grant(&g, mode, today)?;
     // Items named by the request: granted ones only, before anything is counted or asked.
     match op {
         Op::Records { filters, fields, .. } => {

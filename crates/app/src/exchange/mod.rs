@@ -2,6 +2,7 @@
 //! (online query, verification, API proxy) and the data-subject look-up.
 
 pub mod cursor;
+pub mod files;
 pub mod gateway;
 pub mod mounts;
 pub mod nodes;
