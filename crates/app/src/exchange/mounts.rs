@@ -142,7 +142,8 @@ pub async fn put(p: &Platform, who: &Principal, code: ResourceCode, input: &Moun
         "table" | "api" => {}
         "file" => errors.push(FieldError::new(
             "kind",
-            "文件挂接尚未支持，请使用 table 或 api (file mounts are not supported yet; use table or api)",
+            "文件无需挂接节点：请用 POST /catalog/{class}/{seq}/files 上传文件版本 (files need no node mount: upload \
+             file versions with POST /catalog/{class}/{seq}/files)",
         )),
         _ => errors.push(FieldError::new("kind", "kind 应为 table、api 或 file (kind must be table, api or file)")),
     }
