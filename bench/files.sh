@@ -58,6 +58,7 @@ NGINX_PORT="$(free_port)"
 mkdir -p "$BENCH_TMP/nginx/www" "$BENCH_TMP/nginx/tmp"
 ln "$FILE" "$BENCH_TMP/nginx/www/big.bin"
 cat >"$BENCH_TMP/nginx/nginx.conf" <<CONF
+user root;
 worker_processes auto;
 daemon off;
 pid $BENCH_TMP/nginx/nginx.pid;
@@ -76,7 +77,7 @@ CONF
 nginx -c "$BENCH_TMP/nginx/nginx.conf" -p "$BENCH_TMP/nginx" &
 BENCH_PIDS+=("$!")
 for _ in $(seq 1 50); do curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$NGINX_PORT/big.bin" && break; sleep 0.1; done
-t0=$(now); curl -sS -o "$BENCH_TMP/nginx-out.bin" "http://127.0.0.1:$NGINX_PORT/big.bin"; t1=$(now)
+t0=$(now); curl -sSf -o "$BENCH_TMP/nginx-out.bin" "http://127.0.0.1:$NGINX_PORT/big.bin"; t1=$(now)
 B_NGINX="$(rate "$t0" "$t1")"
 t0=$(now); NSUM=$(sha256sum "$BENCH_TMP/nginx-out.bin" | cut -d' ' -f1); t1=$(now)
 rm -f "$BENCH_TMP/nginx-out.bin"

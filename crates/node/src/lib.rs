@@ -11,6 +11,7 @@ pub mod plan;
 mod sheet;
 pub mod source;
 mod sql;
+pub mod target;
 
 use std::io::Write as _;
 use std::path::Path;
