@@ -108,7 +108,7 @@ sample_rss "$SERVER_PID"
 log "upload $SIZE_MB MB"
 t0=$(now)
 UP=$(curl -sS --max-time 3600 -X POST "$API/catalog/$CODE/files?name=big.bin" -H "authorization: Bearer $CAT" \
-  -H "x-shuqiao-sha256: $SUM" -H 'content-type: application/octet-stream' --data-binary @"$FILE")
+  -H "x-shuqiao-sha256: $SUM" -H 'content-type: application/octet-stream' -T "$FILE")
 t1=$(now)
 P_UP="$(rate "$t0" "$t1")"; S_UP="$(secs "$t0" "$t1")"
 ID=$(echo "$UP" | json 'd["id"]') || die "upload failed: $UP"

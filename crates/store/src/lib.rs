@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bus;
 pub mod catalog;
 pub mod exchange;
 pub mod files;

@@ -1,6 +1,7 @@
 //! Data exchange (SPEC §5, §7, §9; DESIGN "Data exchange"): nodes and their connections, mounts, the gateway
 //! (online query, verification, API proxy) and the data-subject look-up.
 
+pub mod bus;
 pub mod cursor;
 pub mod files;
 pub mod gateway;
