@@ -147,3 +147,52 @@ fn catalog_types() {
     assert_eq!(ColumnType::of_catalog("I", None), Some(ColumnType::Integer));
     assert_eq!(ColumnType::of_catalog("Q", None), None);
 }
+
+/// The node answers the platform's `apply` and `checkpoint` requests from its `[target]` database, and says
+/// clearly when it has none.
+#[tokio::test]
+async fn node_applies_batches_to_its_target() {
+    use shuqiao_exchange::{FailCode, NodeKey, Reply, Request, SyncColumn};
+    let dir = tempfile::tempdir().unwrap();
+    let config = |target: bool| {
+        let path = dir.path().join(if target { "with.toml" } else { "without.toml" });
+        let mut text = "platform = \"http://127.0.0.1:9\"\nkey_file = \"node.key\"\nnode_id = \"n1\"\n".to_owned();
+        if target {
+            text.push_str("\n[target]\nurl = \"sqlite://copy.db\"\n");
+        }
+        std::fs::write(&path, text).unwrap();
+        shuqiao_node::NodeConfig::load(&path).unwrap()
+    };
+    let apply = |seq: u64, rows: Value| Request::Apply {
+        subscription: "s-1".into(),
+        seq,
+        table: "residents_copy".into(),
+        columns: vec![
+            SyncColumn { name: "sfzh".into(), data_type: "C".into(), length: Some(18) },
+            SyncColumn { name: "xm".into(), data_type: "C".into(), length: Some(50) },
+        ],
+        key_columns: vec!["sfzh".into()],
+        upserts: serde_json::from_value(rows).unwrap(),
+        deletes: vec![],
+    };
+    let node = shuqiao_node::Node::new(config(true), NodeKey::generate().unwrap()).unwrap();
+    let r = node.handle(&apply(1, json!([["130102198001010010", "张三"], ["130102198001010029", "李四"]]))).await;
+    assert_eq!(r, Reply::Applied { seq: 1, already: false });
+    let r = node.handle(&apply(1, json!([["130102198001010010", "张三"]]))).await;
+    assert_eq!(r, Reply::Applied { seq: 1, already: true });
+    let r = node.handle(&Request::Checkpoint { subscription: "s-1".into() }).await;
+    assert_eq!(r, Reply::Checkpoint { seq: 1 });
+    assert_eq!(rows(&format!("sqlite://{}", dir.path().join("copy.db").display())).await.len(), 2);
+    // A column typed with no catalog letter.
+    let mut bad = apply(2, json!([]));
+    if let Request::Apply { columns, .. } = &mut bad {
+        columns[1].data_type = "Q".into();
+    }
+    assert!(matches!(node.handle(&bad).await, Reply::Failed { code: FailCode::BadRequest, .. }));
+    // No [target]: a clear refusal.
+    let bare = shuqiao_node::Node::new(config(false), NodeKey::generate().unwrap()).unwrap();
+    match bare.handle(&Request::Checkpoint { subscription: "s-1".into() }).await {
+        Reply::Failed { code: FailCode::BadRequest, message } => assert!(message.contains("[target]"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
