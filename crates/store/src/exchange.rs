@@ -270,6 +270,32 @@ pub async fn add_records(c: &mut Conn, grant_id: &str, day: &str, records: i64, 
     Ok(())
 }
 
+/// Adds counted requests and records to a grant's day.
+pub async fn add_usage(c: &mut Conn, grant_id: &str, day: &str, requests: i64, records: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO grant_usage (grant_id, day, requests, records) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (grant_id, day) DO UPDATE SET requests = grant_usage.requests + $3, \
+         records = grant_usage.records + $4",
+    )
+    .bind(grant_id)
+    .bind(day)
+    .bind(requests)
+    .bind(records)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Records a grant's last use (never moving it back).
+pub async fn set_last_used(c: &mut Conn, grant_id: &str, at: &str) -> Result<()> {
+    sqlx::query("UPDATE grants SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
+        .bind(at)
+        .bind(grant_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
 /// Indexes the subjects of appended events (same transaction as the events).
 pub async fn insert_subjects(c: &mut Conn, pairs: &[(i64, String)]) -> Result<()> {
     // Multi-row statements of a few fixed sizes (see `audit::insert_many`).
