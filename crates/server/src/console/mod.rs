@@ -114,7 +114,19 @@ impl IntoResponse for Fail {
 /// 303 See Other to `to` (after a POST, so a reload does not repeat it).
 pub fn redirect(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
+    // Non-ASCII (a Chinese query in a deep link) is percent-encoded; ASCII, `%` escapes included, stays as is.
+    let mut encoded = String::with_capacity(to.len());
+    for ch in to.chars() {
+        if ch.is_ascii() && !ch.is_ascii_control() && ch != ' ' {
+            encoded.push(ch);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in ch.encode_utf8(&mut buf).bytes() {
+                encoded.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&encoded) {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r
