@@ -119,7 +119,7 @@ struct SearchPage {
 
 fn facet_label(t: Tr, dim: &str, value: &str, names: &HashMap<String, String>) -> String {
     match dim {
-        "provider" => names.get(value).cloned().unwrap_or_else(|| value.to_owned()),
+        "provider" | "region" => names.get(value).cloned().unwrap_or_else(|| value.to_owned()),
         "share_type" => t.label("share", value).to_owned(),
         "update_cycle" => t.label("cycle", value).to_owned(),
         "status" => t.label("estatus", value).to_owned(),
@@ -150,7 +150,8 @@ pub async fn search(c: Ctx, Query(sp): Query<SearchParams>) -> Result<Response, 
         highlight: true,
     };
     let result = uc::search(&c.p, &c.who, query_in).await?;
-    let names = department_names(&c).await?;
+    let mut names = department_names(&c).await?;
+    names.extend(shuqiao_app::accounts::list_regions(&c.p).await?.into_iter().map(|r| (r.code, r.name)));
     let mut facets = Vec::new();
     for dim in ["provider", "class", "share_type", "open", "update_cycle", "status", "region"] {
         let Some(counts) = result.facets.get(dim) else { continue };

@@ -2,6 +2,7 @@
 //! `shuqiao_app` → render a template or redirect with a flash message.
 
 mod admin;
+mod cases;
 mod catalog;
 mod sharing;
 
@@ -44,7 +45,13 @@ pub fn routes() -> Router<AppState> {
         .route("/grants/{id}", get(sharing::grant))
         .route("/grants/{id}/{action}", post(sharing::grant_act))
         .route("/objections", get(sharing::objections))
+        .route("/objections/new", get(cases::new_objection).post(cases::create_objection))
+        .route("/objections/{id}", get(cases::objection))
+        .route("/objections/{id}/{action}", post(cases::answer_objection))
         .route("/demands", get(sharing::demands))
+        .route("/demands/new", get(cases::new_demand).post(cases::create_demand))
+        .route("/demands/{id}", get(cases::demand))
+        .route("/demands/{id}/{action}", post(cases::act_demand))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::verify))
         .route("/monitor", get(admin::monitor))
@@ -262,8 +269,8 @@ fn inbox_href(item: &inbox::InboxItem) -> String {
     match item.kind {
         "application" => format!("/applications/{}", item.id),
         "catalog_entry" => format!("/catalog/{}", item.id),
-        "objection" => format!("/objections?focus={}", item.id),
-        _ => format!("/demands?focus={}", item.id),
+        "objection" => format!("/objections/{}", item.id),
+        _ => format!("/demands/{}", item.id),
     }
 }
 

@@ -550,7 +550,7 @@ pub async fn objections(c: Ctx, Query(q): Query<ListParams>) -> Result<Response,
         .map(|o| {
             let st = o.status.as_str();
             vec![
-                Cell::link(format!("{}（{}）", o.resource_name, o.resource), format!("/catalog/{}", o.resource)),
+                Cell::link(format!("{}（{}）", o.resource_name, o.resource), format!("/objections/{}", o.id)),
                 Cell::text(o.record_key.clone()),
                 Cell::text(o.description.chars().take(60).collect::<String>()),
                 Cell::text(o.consumer.name.clone()),
@@ -583,7 +583,7 @@ pub async fn demands(c: Ctx, Query(q): Query<ListParams>) -> Result<Response, Fa
         .map(|d| {
             let st = d.status.as_str();
             vec![
-                Cell::text(d.description.chars().take(80).collect::<String>()),
+                Cell::link(d.description.chars().take(80).collect::<String>(), format!("/demands/{}", d.id)),
                 Cell::text(d.consumer.name.clone()),
                 Cell::text(d.routed_to.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "—".into())),
                 Cell::text(t.label("dstatus", st)).class(format!("badge {st}")),
@@ -593,5 +593,10 @@ pub async fn demands(c: Ctx, Query(q): Query<ListParams>) -> Result<Response, Fa
         .collect();
     let labels =
         [t.get("dem.description"), t.get("app.consumer"), t.get("app.provider"), t.get("status"), t.get("created")];
-    list_page(&c, "/demands", "dem.title", &q, "dstatus", &names, &labels, rows, next, Vec::new())
+    let actions = if c.who.has(Role::Consumer) {
+        vec![("/demands/new".to_owned(), t.get("dem.new").to_owned())]
+    } else {
+        Vec::new()
+    };
+    list_page(&c, "/demands", "dem.title", &q, "dstatus", &names, &labels, rows, next, actions)
 }
