@@ -329,6 +329,16 @@ catalog! {
     "audit.verify.head" => "链头", "Head";
     "audit.verify.checkpoints" => "签名检查点", "Signed checkpoints";
     "dept.name" => "名称", "Name";
+    "dept.kind.government" => "政务部门", "Government department";
+    "dept.kind.institution" => "授权组织", "Authorised institution";
+    "admin.create" => "创建", "Create";
+    "admin.new_department" => "登记部门", "Register a department";
+    "admin.new_user" => "创建用户", "Create a user";
+    "admin.new_client" => "创建接口客户端", "Create an API client";
+    "admin.new_node" => "登记前置节点", "Register a node";
+    "admin.token_once" => "客户端令牌只显示这一次，请立即妥善保存", "The client token is shown only this once; store it safely now";
+    "node.public_key" => "公钥（ed25519，十六进制）", "Public key (ed25519, hex)";
+    "flash.created" => "已创建", "Created";
     "dept.credit_code" => "统一社会信用代码", "Credit code";
     "dept.region" => "行政区划", "Region";
     "dept.kind" => "类型", "Kind";

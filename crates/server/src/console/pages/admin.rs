@@ -12,11 +12,18 @@ use shuqiao_domain::roles::Role;
 use shuqiao_domain::sharing::AppStatus;
 use shuqiao_store::audit::EventFilter;
 
+use axum::http::StatusCode;
+use shuqiao_app::accounts::{ClientInput, DepartmentInput, DepartmentKind, UserInput};
+use shuqiao_app::exchange::nodes::NodeInput;
+
+use super::cases::{ActionForm, Errors, field, form, validation, with_options};
 use super::html;
 use super::sharing::ListPage;
+use crate::console::Posted;
 use crate::console::charts;
+use crate::console::forms::FormData;
 use crate::console::i18n::china;
-use crate::console::view::{self, Cell, Layout, Table, query};
+use crate::console::view::{self, Cell, Layout, Table, query, redirect_flash};
 use crate::console::{Ctx, Fail};
 
 const PAGE: i64 = 50;
@@ -201,6 +208,15 @@ pub struct AdminParams {
     dir: Option<String>,
 }
 
+/// What a list page of the administrators shows under its table: a create form, its errors, a secret shown once.
+#[derive(Default)]
+pub struct Extra {
+    forms: Vec<ActionForm>,
+    secret: Option<(String, String)>,
+    errors: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn admin_list(
     c: &Ctx,
     base: &str,
@@ -209,12 +225,14 @@ fn admin_list(
     rows: Vec<Vec<Cell>>,
     q: &AdminParams,
     next_after: Option<String>,
+    extra: Extra,
 ) -> Result<Response, Fail> {
     let t = c.t;
     let table = Table::new(base, &[], labels, rows, q.sort.as_deref(), q.dir.as_deref());
     let title = t.get(title_key);
     let l = view::layout(c, title, base, &[("", title)]);
-    html(&ListPage {
+    let bad = extra.errors > 0;
+    let mut r = html(&ListPage {
         l,
         base: base.to_owned(),
         intro: String::new(),
@@ -224,14 +242,26 @@ fn admin_list(
         table,
         first_href: q.after.as_ref().map(|_| base.to_owned()),
         next_href: next_after.map(|a| format!("{base}{}", query(&[("after", &a)]))),
-    })
+        forms: extra.forms,
+        secret: extra.secret,
+        has_errors: bad,
+    })?;
+    if bad {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
 }
 
 fn full(n: usize) -> bool {
     n == usize::try_from(PAGE).unwrap_or(50)
 }
 
-pub async fn departments(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
+fn closed(mut f: ActionForm, errors: &Errors) -> ActionForm {
+    f.open = !errors.is_empty();
+    f
+}
+
+async fn departments_page(c: &Ctx, q: &AdminParams, f: Option<&FormData>, errors: Errors) -> Result<Response, Fail> {
     let t = c.t;
     c.who.require(&[Role::PlatformAdmin])?;
     let items = shuqiao_app::accounts::list_departments(&c.p, q.after.as_deref(), PAGE).await?;
@@ -243,32 +273,54 @@ pub async fn departments(c: Ctx, Query(q): Query<AdminParams>) -> Result<Respons
                 Cell::text(d.name.clone()),
                 Cell::text(d.credit_code.clone()),
                 Cell::text(d.region.clone()),
-                Cell::text(d.kind.clone()),
+                Cell::text(t.label("dept.kind", &d.kind)),
             ]
         })
         .collect();
     let labels = [t.get("dept.name"), t.get("dept.credit_code"), t.get("dept.region"), t.get("dept.kind")];
-    admin_list(&c, "/admin/departments", "nav.departments", &labels, rows, &q, next)
+    let regions = shuqiao_app::accounts::list_regions(&c.p)
+        .await?
+        .into_iter()
+        .map(|r| (r.code.clone(), format!("{} {}", r.code, r.name)))
+        .collect();
+    let kinds =
+        ["government", "institution"].iter().map(|k| ((*k).to_owned(), t.label("dept.kind", k).to_owned())).collect();
+    let create = form(
+        "dept",
+        "/admin/departments".into(),
+        t.get("admin.new_department"),
+        vec![
+            field(t, "name", "dept.name", "text", f, &errors),
+            field(t, "credit_code", "dept.credit_code", "text", f, &errors),
+            with_options(field(t, "region", "dept.region", "select", f, &errors), regions),
+            with_options(field(t, "kind", "dept.kind", "select", f, &errors), kinds),
+        ],
+        t.get("admin.create"),
+    );
+    let extra = Extra { forms: vec![closed(create, &errors)], secret: None, errors: errors.len() };
+    admin_list(c, "/admin/departments", "nav.departments", &labels, rows, q, next, extra)
 }
 
-pub async fn users(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
-    let t = c.t;
-    let items = shuqiao_app::accounts::list_users(&c.p, &c.who, q.after.as_deref(), PAGE).await?;
-    let next = full(items.len()).then(|| items.last().map(|u| u.username.clone())).flatten();
-    let names = super::catalog::department_names(&c).await?;
-    let rows = items
-        .iter()
-        .map(|u| {
-            vec![
-                Cell::text(u.username.clone()),
-                Cell::text(u.display_name.clone()),
-                Cell::text(u.department.as_ref().and_then(|d| names.get(d).cloned()).unwrap_or_else(|| "—".into())),
-                Cell::text(u.roles.iter().map(|r| role_label(&c, *r)).collect::<Vec<_>>().join("、")),
-            ]
-        })
-        .collect();
-    let labels = [t.get("user.username"), t.get("user.display_name"), t.get("home.department"), t.get("user.roles")];
-    admin_list(&c, "/admin/users", "nav.users", &labels, rows, &q, next)
+pub async fn departments(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
+    departments_page(&c, &q, None, Vec::new()).await
+}
+
+pub async fn create_department(Posted { c, f }: Posted) -> Result<Response, Fail> {
+    let kind = match f.get("kind") {
+        Some("institution") => DepartmentKind::Institution,
+        _ => DepartmentKind::Government,
+    };
+    let input = DepartmentInput {
+        name: f.text("name").unwrap_or_default(),
+        credit_code: f.text("credit_code").unwrap_or_default(),
+        region: f.text("region").unwrap_or_default(),
+        parent: None,
+        kind,
+    };
+    match shuqiao_app::accounts::create_department(&c.p, &c.who, input).await {
+        Ok(_) => Ok(redirect_flash(&c, "/admin/departments", "flash.created", "")),
+        Err(e) => departments_page(&c, &AdminParams::default(), Some(&f), validation(e)?).await,
+    }
 }
 
 fn role_label(c: &Ctx, r: Role) -> String {
@@ -278,7 +330,73 @@ fn role_label(c: &Ctx, r: Role) -> String {
     }
 }
 
-pub async fn clients(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
+async fn users_page(c: &Ctx, q: &AdminParams, f: Option<&FormData>, errors: Errors) -> Result<Response, Fail> {
+    let t = c.t;
+    let items = shuqiao_app::accounts::list_users(&c.p, &c.who, q.after.as_deref(), PAGE).await?;
+    let next = full(items.len()).then(|| items.last().map(|u| u.username.clone())).flatten();
+    let names = super::catalog::department_names(c).await?;
+    let rows = items
+        .iter()
+        .map(|u| {
+            vec![
+                Cell::text(u.username.clone()),
+                Cell::text(u.display_name.clone()),
+                Cell::text(u.department.as_ref().and_then(|d| names.get(d).cloned()).unwrap_or_else(|| "—".into())),
+                Cell::text(u.roles.iter().map(|r| role_label(c, *r)).collect::<Vec<_>>().join("、")),
+            ]
+        })
+        .collect();
+    let labels = [t.get("user.username"), t.get("user.display_name"), t.get("home.department"), t.get("user.roles")];
+    let roles: Vec<(String, String)> = if c.who.has(Role::PlatformAdmin) {
+        Role::ALL.to_vec()
+    } else {
+        vec![Role::DepartmentAdmin, Role::Cataloger, Role::Reviewer, Role::Consumer]
+    }
+    .into_iter()
+    .map(|r| (r.as_str().to_owned(), role_label(c, r)))
+    .collect();
+    let mut fields = vec![
+        field(t, "username", "user.username", "text", f, &errors),
+        field(t, "display_name", "user.display_name", "text", f, &errors),
+        field(t, "password", "login.password", "password", None, &errors),
+        with_options(field(t, "roles", "user.roles", "select", f, &errors), roles),
+    ];
+    if c.who.has(Role::PlatformAdmin) {
+        let mut depts: Vec<(String, String)> = names.into_iter().collect();
+        depts.sort_by(|a, b| a.1.cmp(&b.1));
+        fields.push(with_options(field(t, "department", "home.department", "select", f, &errors), depts));
+    }
+    let create = form("user", "/admin/users".into(), t.get("admin.new_user"), fields, t.get("admin.create"));
+    let extra = Extra { forms: vec![closed(create, &errors)], secret: None, errors: errors.len() };
+    admin_list(c, "/admin/users", "nav.users", &labels, rows, q, next, extra)
+}
+
+pub async fn users(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
+    users_page(&c, &q, None, Vec::new()).await
+}
+
+pub async fn create_user(Posted { c, f }: Posted) -> Result<Response, Fail> {
+    let department = if c.who.has(Role::PlatformAdmin) { f.text("department") } else { c.who.department.clone() };
+    let input = UserInput {
+        username: f.text("username").unwrap_or_default(),
+        password: f.get("password").unwrap_or("").to_owned(),
+        display_name: f.text("display_name").unwrap_or_default(),
+        department,
+        roles: f.all("roles").into_iter().filter(|r| !r.is_empty()).collect(),
+    };
+    match shuqiao_app::accounts::create_user(&c.p, &c.who, input).await {
+        Ok(_) => Ok(redirect_flash(&c, "/admin/users", "flash.created", "")),
+        Err(e) => users_page(&c, &AdminParams::default(), Some(&f), validation(e)?).await,
+    }
+}
+
+async fn clients_page(
+    c: &Ctx,
+    q: &AdminParams,
+    f: Option<&FormData>,
+    errors: Errors,
+    secret: Option<(String, String)>,
+) -> Result<Response, Fail> {
     let t = c.t;
     let items = shuqiao_app::accounts::list_clients(&c.p, &c.who).await?;
     let rows = items
@@ -287,17 +405,42 @@ pub async fn clients(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, F
             vec![
                 Cell::text(cl.name.clone()),
                 Cell::text(cl.client_id.clone()),
-                Cell::text(cl.roles.iter().map(|r| role_label(&c, *r)).collect::<Vec<_>>().join("、")),
+                Cell::text(cl.roles.iter().map(|r| role_label(c, *r)).collect::<Vec<_>>().join("、")),
                 Cell::text(t.datetime(&cl.created_at)).key(cl.created_at.clone()),
                 Cell::text(t.get(if cl.revoked { "gstatus.revoked" } else { "gstatus.active" })),
             ]
         })
         .collect();
     let labels = [t.get("client.name"), t.get("client.id"), t.get("user.roles"), t.get("created"), t.get("status")];
-    admin_list(&c, "/admin/clients", "nav.clients", &labels, rows, &q, None)
+    let create = form(
+        "client",
+        "/admin/clients".into(),
+        t.get("admin.new_client"),
+        vec![field(t, "name", "client.name", "text", f, &errors)],
+        t.get("admin.create"),
+    );
+    let extra = Extra { forms: vec![closed(create, &errors)], secret, errors: errors.len() };
+    admin_list(c, "/admin/clients", "nav.clients", &labels, rows, q, None, extra)
 }
 
-pub async fn nodes(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
+pub async fn clients(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
+    clients_page(&c, &q, None, Vec::new(), None).await
+}
+
+/// Creates an API client and shows its token once, on this response only (it is stored hashed).
+pub async fn create_client(Posted { c, f }: Posted) -> Result<Response, Fail> {
+    let input =
+        ClientInput { name: f.text("name").unwrap_or_default(), roles: vec![Role::Consumer.as_str().to_owned()] };
+    match shuqiao_app::accounts::create_client(&c.p, &c.who, input).await {
+        Ok(created) => {
+            let label = format!("{}（{}）", c.t.get("admin.token_once"), created.name);
+            clients_page(&c, &AdminParams::default(), None, Vec::new(), Some((label, created.token))).await
+        }
+        Err(e) => clients_page(&c, &AdminParams::default(), Some(&f), validation(e)?, None).await,
+    }
+}
+
+async fn nodes_page(c: &Ctx, q: &AdminParams, f: Option<&FormData>, errors: Errors) -> Result<Response, Fail> {
     let t = c.t;
     let items = shuqiao_app::exchange::nodes::list(&c.p, &c.who, q.after.as_deref(), PAGE).await?;
     let next = full(items.len()).then(|| items.last().map(|n| n.id.clone())).flatten();
@@ -318,5 +461,34 @@ pub async fn nodes(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fai
         })
         .collect();
     let labels = [t.get("node.name"), t.get("client.id"), t.get("node.connected"), t.get("node.last_seen")];
-    admin_list(&c, "/admin/nodes", "nav.nodes", &labels, rows, &q, next)
+    let mut forms = Vec::new();
+    if c.who.has(Role::DepartmentAdmin) {
+        forms.push(closed(
+            form(
+                "node",
+                "/admin/nodes".into(),
+                t.get("admin.new_node"),
+                vec![
+                    field(t, "name", "node.name", "text", f, &errors),
+                    field(t, "public_key", "node.public_key", "text", f, &errors),
+                ],
+                t.get("admin.create"),
+            ),
+            &errors,
+        ));
+    }
+    let extra = Extra { forms, secret: None, errors: errors.len() };
+    admin_list(c, "/admin/nodes", "nav.nodes", &labels, rows, q, next, extra)
+}
+
+pub async fn nodes(c: Ctx, Query(q): Query<AdminParams>) -> Result<Response, Fail> {
+    nodes_page(&c, &q, None, Vec::new()).await
+}
+
+pub async fn register_node(Posted { c, f }: Posted) -> Result<Response, Fail> {
+    let input = NodeInput { name: f.text("name"), public_key: f.text("public_key") };
+    match shuqiao_app::exchange::nodes::register(&c.p, &c.who, input).await {
+        Ok(_) => Ok(redirect_flash(&c, "/admin/nodes", "flash.created", "")),
+        Err(e) => nodes_page(&c, &AdminParams::default(), Some(&f), validation(e)?).await,
+    }
 }

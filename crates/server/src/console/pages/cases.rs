@@ -56,9 +56,16 @@ struct CasePage {
 }
 
 /// Field errors of a use case by form field name (`purpose.kind` → `purpose_kind`).
-type Errors = Vec<(String, String)>;
+pub type Errors = Vec<(String, String)>;
 
-fn field(t: Tr, name: &'static str, key: &str, kind: &'static str, f: Option<&FormData>, errors: &Errors) -> FormField {
+pub fn field(
+    t: Tr,
+    name: &'static str,
+    key: &str,
+    kind: &'static str,
+    f: Option<&FormData>,
+    errors: &Errors,
+) -> FormField {
     let error = errors
         .iter()
         .filter(|(e, _)| e.replace('.', "_") == name || e.starts_with(&format!("{name}[")))
@@ -75,7 +82,7 @@ fn field(t: Tr, name: &'static str, key: &str, kind: &'static str, f: Option<&Fo
     }
 }
 
-fn with_options(mut f: FormField, options: Vec<(String, String)>) -> FormField {
+pub fn with_options(mut f: FormField, options: Vec<(String, String)>) -> FormField {
     f.options = options;
     f
 }
@@ -91,7 +98,7 @@ fn hidden(name: &'static str, value: &str) -> FormField {
     }
 }
 
-fn form(id: &'static str, action: String, title: &str, fields: Vec<FormField>, submit: &str) -> ActionForm {
+pub fn form(id: &'static str, action: String, title: &str, fields: Vec<FormField>, submit: &str) -> ActionForm {
     ActionForm {
         id,
         action,
@@ -104,7 +111,7 @@ fn form(id: &'static str, action: String, title: &str, fields: Vec<FormField>, s
     }
 }
 
-fn validation(e: AppError) -> Result<Errors, Fail> {
+pub fn validation(e: AppError) -> Result<Errors, Fail> {
     match e {
         AppError::Validation(errs) => Ok(errs.into_iter().map(|f| (f.field, f.message)).collect()),
         other => Err(other.into()),

@@ -49,6 +49,11 @@ pub struct ListPage {
     pub table: Table,
     pub first_href: Option<String>,
     pub next_href: Option<String>,
+    /// Forms under the list (e.g. create a user).
+    pub forms: Vec<super::cases::ActionForm>,
+    /// A secret shown once (an API client's token): (label, value).
+    pub secret: Option<(String, String)>,
+    pub has_errors: bool,
 }
 
 fn side_filter(c: &Ctx, current: Option<&str>) -> Filter {
@@ -102,6 +107,9 @@ fn list_page(
         table,
         first_href,
         next_href,
+        forms: Vec::new(),
+        secret: None,
+        has_errors: false,
     })
 }
 
