@@ -209,6 +209,43 @@ test("another department's data never appears", async () => {
   await shot(page, '15-not-found');
 });
 
+test('a consumer raises a demand; the authority routes it', async () => {
+  const user = await as('scjg_user');
+  await user.goto(`${base}/demands`);
+  await user.getByRole('link', { name: '提出数据需求' }).click();
+  await user.getByRole('button', { name: '提交需求' }).click();
+  assert.ok(await user.locator('#d-description-error').isVisible(), 'the error is at its field');
+  await user.getByLabel('需求描述').fill('需要全省企业用电量月度数据，用于经济运行监测');
+  await user.getByLabel('用途类别').selectOption('work_reference');
+  await user.getByLabel('用途说明').fill('经济运行分析');
+  await user.getByRole('button', { name: '提交需求' }).click();
+  assert.equal(await flash(user), '需求已提交');
+  const demandUrl = user.url();
+  const authority = await as('authority');
+  await authority.goto(demandUrl);
+  await authority.getByLabel('部门').selectOption({ label: '河北省公安厅' });
+  await authority.getByRole('button', { name: '分派' }).click();
+  assert.equal(await flash(authority), '已办理');
+  await shot(authority, '18-demand-routed');
+});
+
+test('a department administrator sees users and creates an API client whose token is shown once', async () => {
+  const page = await as('gat_admin');
+  await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '用户' }).click();
+  assert.ok((await page.getByRole('cell', { name: 'gat_catalog' }).count()) === 1);
+  assert.equal(await page.getByRole('cell', { name: 'scjg_user' }).count(), 0, 'only its own department');
+  await shot(page, '19-admin-users');
+  await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '接口客户端' }).click();
+  await page.getByText('创建接口客户端').first().click();
+  await page.getByLabel('名称').fill('户籍核验系统');
+  await page.getByRole('button', { name: '创建' }).click();
+  assert.match(await page.locator('#secret code').textContent(), /^sqc_/);
+  await shot(page, '20-admin-client-token');
+  await page.goto(`${base}/admin/clients`);
+  assert.equal(await page.locator('#secret').count(), 0, 'the token is not shown again');
+  assert.equal(await page.getByRole('cell', { name: '户籍核验系统' }).count(), 1);
+});
+
 test('English switch, phone width, and the login page', async () => {
   const page = await as('scjg_user', { width: 375, height: 812 });
   await page.goto(`${base}/catalog?q=%E4%BC%81%E4%B8%9A`);

@@ -16,4 +16,9 @@
       el.form.submit();
     }
   });
+  // On a phone the facets start folded so that the results come first.
+  if (window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
+    var facets = document.querySelector("details.facets");
+    if (facets) { facets.removeAttribute("open"); }
+  }
 })();

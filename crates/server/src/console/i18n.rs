@@ -365,6 +365,9 @@ catalog! {
     "monitor.apps_by_state" => "共享申请（按状态）", "Applications by state";
     "monitor.entries_by_share" => "目录（按共享类型）", "Entries by share type";
     "monitor.entries_by_class" => "目录（按分类）", "Entries by class";
+    "lei.1" => "基础信息资源", "Basic resources";
+    "lei.2" => "主题信息资源", "Thematic resources";
+    "lei.3" => "部门信息资源", "Departmental resources";
     "monitor.overdue" => "超期未答复申请", "Overdue applications";
     "flash.saved" => "已保存", "Saved";
     "flash.submitted" => "已提交审核", "Submitted for review";

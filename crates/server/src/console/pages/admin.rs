@@ -180,8 +180,6 @@ pub async fn monitor(c: Ctx) -> Result<Response, Fail> {
             .unwrap_or_default()
     };
     let trend: Vec<(String, u64)> = overdue_by_day.into_iter().map(|(d, n)| (t.date(&d), n)).collect();
-    let overdue_label = t.label("astatus", "submitted").to_owned();
-    let _ = overdue_label;
     let charts = vec![
         (t.get("monitor.apps_by_state").to_owned(), charts::bars(t.get("monitor.apps_by_state"), &by_state, &[])),
         (t.get("monitor.overdue").to_owned(), charts::line(t.get("monitor.overdue"), &trend)),
@@ -191,12 +189,24 @@ pub async fn monitor(c: Ctx) -> Result<Response, Fail> {
         ),
         (
             t.get("monitor.entries_by_class").to_owned(),
-            charts::bars(t.get("monitor.entries_by_class"), &facet("class", ""), &[]),
+            charts::bars(t.get("monitor.entries_by_class"), &by_lei(t, &facet("class", "")), &[]),
         ),
     ];
     let title = t.get("monitor.title");
     let l = view::layout(&c, title, "/monitor", &[("", title)]);
     html(&MonitorPage { l, charts, overdue })
+}
+
+/// Class facet counts (`101`, `203`…) summed by 类 (the first digit): basic, thematic, departmental resources.
+fn by_lei(t: crate::console::i18n::Tr, counts: &[(String, u64)]) -> Vec<(String, u64)> {
+    let mut sums = [0u64; 3];
+    for (class, n) in counts {
+        let lei = class.chars().next().and_then(|c| c.to_digit(10)).and_then(|d| usize::try_from(d).ok());
+        if let Some(sum) = lei.and_then(|d| d.checked_sub(1)).and_then(|i| sums.get_mut(i)) {
+            *sum += n;
+        }
+    }
+    ["lei.1", "lei.2", "lei.3"].iter().zip(sums).map(|(k, n)| (t.get(k).to_owned(), n)).collect()
 }
 
 // ---- administration ----
