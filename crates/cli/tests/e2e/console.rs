@@ -303,3 +303,33 @@ async fn isolation_and_forms(b: Backend) {
     assert!(!third_grants.body.contains("303001/000001"), "{}", third_grants.body);
 }
 on_both!(console_isolation_and_forms, isolation_and_forms);
+
+async fn sessions_expire(b: Backend) {
+    let s = Server::start_with(b, "serve", &["--session-seconds", "2"]).await;
+    let mut admin = Browser::new(&s);
+    let form = admin.get("/login").await;
+    let t = Browser::csrf(&form);
+    let done = admin
+        .post(
+            "/login",
+            &[
+                ("_csrf", &t),
+                ("username", "admin"),
+                ("password", crate::harness::ADMIN_PASSWORD),
+                ("next", "/admin/users"),
+            ],
+        )
+        .await;
+    assert_eq!(done.location, "/admin/users");
+    let cookie = done.set_cookies.iter().find(|c| c.starts_with("sq_session=")).unwrap();
+    assert!(cookie.contains("Max-Age=2") || cookie.contains("Max-Age=1"), "{cookie}");
+    let users = admin.get("/admin/users").await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.body);
+    assert!(users.body.contains("系统管理员"), "{}", users.body);
+    // The cookie is kept on purpose: the server, not the browser, decides that the session is over.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let after = admin.get("/admin/users").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.location, "/login?next=/admin/users");
+}
+on_both!(console_sessions_expire, sessions_expire);
