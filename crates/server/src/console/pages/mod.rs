@@ -4,6 +4,7 @@
 mod admin;
 mod cases;
 mod catalog;
+mod compile;
 mod sharing;
 
 use askama::Template;
@@ -31,11 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/catalog", get(catalog::search))
-        .route("/catalog/new", get(catalog::new_form).post(catalog::create))
-        .route("/catalog/import", get(catalog::import_form).post(catalog::import))
-        .route("/catalog/template.xlsx", get(catalog::template))
+        .route("/catalog/new", get(compile::new_form).post(compile::create))
+        .route("/catalog/import", get(compile::import_form).post(compile::import))
+        .route("/catalog/template.xlsx", get(compile::template))
         .route("/catalog/{class}/{seq}", get(catalog::detail))
-        .route("/catalog/{class}/{seq}/edit", get(catalog::edit_form).post(catalog::update))
+        .route("/catalog/{class}/{seq}/edit", get(compile::edit_form).post(compile::update))
         .route("/catalog/{class}/{seq}/{action}", post(catalog::act))
         .route("/applications", get(sharing::applications))
         .route("/applications/new", get(sharing::apply_form).post(sharing::apply))
@@ -136,7 +137,6 @@ struct LoginPage {
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     next: Option<String>,
-    lang: Option<String>,
     out: Option<String>,
 }
 
@@ -184,7 +184,6 @@ pub async fn login_form(req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let lang = parts.extensions.get::<Lang>().copied().unwrap_or_default();
     let q: LoginQuery = Query::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
-    let _ = q.lang;
     let flash = q.out.is_some().then(|| Tr(lang).get("flash.logged_out").to_owned());
     login_page(lang, &safe_next(q.next.as_deref()), "", String::new(), flash, session::is_https(&parts))
 }
