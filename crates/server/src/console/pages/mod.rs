@@ -323,3 +323,35 @@ pub async fn home(c: Ctx, Query(q): Query<SortQuery>) -> Result<Response, Fail> 
     let l = view::layout(&c, t.get("home.title"), "/", &[]);
     html(&HomePage { l, department, shortcuts, overdue, table, first_href: None, next_href: None })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next(Some("/catalog?q=x")), "/catalog?q=x");
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "/login?next=/", ""] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[tokio::test]
+    async fn error_pages_speak_the_request_language() {
+        for (lang, text) in [(Lang::Zh, "页面不存在"), (Lang::En, "Page not found")] {
+            let r = error_page(Tr(lang), StatusCode::NOT_FOUND, "");
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            let html = String::from_utf8(body.to_vec()).unwrap();
+            assert!(html.contains(text), "{html}");
+        }
+        let r = error_page(
+            Tr(Lang::En),
+            StatusCode::FORBIDDEN,
+            "需要以下角色之一：审核员 (requires one of the roles: reviewer)",
+        );
+        let html = String::from_utf8(axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+        assert!(html.contains("requires one of the roles: reviewer") && !html.contains("审核员"), "{html}");
+    }
+}

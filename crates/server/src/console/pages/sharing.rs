@@ -303,6 +303,7 @@ struct ApplicationPage {
     can_answer: bool,
     can_dispute: bool,
     can_coordinate: bool,
+    can_resubmit: bool,
     masks: Vec<(String, String)>,
 }
 
@@ -334,6 +335,9 @@ pub async fn application(c: Ctx, Path(id): Path<String>) -> Result<Response, Fai
             t.get("app.refusal").to_owned(),
             format!("{}{}", r.reason, r.legal_basis.as_deref().map(|b| format!("（{b}）")).unwrap_or_default()),
         ));
+    }
+    if let Some(n) = &ap.return_comment {
+        meta.push((t.get("app.comment").to_owned(), n.text.clone()));
     }
     if let Some(g) = &ap.grant_id {
         meta.push((t.get("app.grant").to_owned(), g.clone()));
@@ -367,6 +371,7 @@ pub async fn application(c: Ctx, Path(id): Path<String>) -> Result<Response, Fai
             && own(&ap.consumer.id)
             && c.who.has(Role::Consumer),
         can_coordinate: ap.status == AppStatus::Disputed && c.who.has(Role::Authority),
+        can_resubmit: ap.status == AppStatus::Returned && own(&ap.consumer.id) && c.who.has(Role::Consumer),
         masks: MASKS.iter().map(|m| ((*m).to_owned(), t.label("mask", m).to_owned())).collect(),
         a,
     };
