@@ -129,6 +129,10 @@ test('a cataloger imports (errors reported by row first) and submits', async () 
   await page.getByRole('button', { name: '提交审核' }).click();
   assert.equal(await flash(page), '已提交审核');
   await shot(page, '03-entry-submitted');
+  await page.goto(`${base}/catalog/303001/000001/mount`);
+  await page.getByRole('button', { name: '保存挂接' }).click();
+  assert.ok(await page.locator('#mount-node-error').isVisible(), 'mount errors are at their fields');
+  await shot(page, '03b-mount-errors');
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -46,13 +46,13 @@ pub struct ActionForm {
 
 #[derive(Template)]
 #[template(path = "case.html")]
-struct CasePage {
-    l: Layout,
-    status: String,
-    status_class: String,
-    meta: Vec<(String, String)>,
-    forms: Vec<ActionForm>,
-    has_errors: bool,
+pub struct CasePage {
+    pub l: Layout,
+    pub status: String,
+    pub status_class: String,
+    pub meta: Vec<(String, String)>,
+    pub forms: Vec<ActionForm>,
+    pub has_errors: bool,
 }
 
 /// Field errors of a use case by form field name (`purpose.kind` → `purpose_kind`).
@@ -118,7 +118,7 @@ pub fn validation(e: AppError) -> Result<Errors, Fail> {
     }
 }
 
-fn render(page: CasePage) -> Result<Response, Fail> {
+pub fn render(page: CasePage) -> Result<Response, Fail> {
     let bad = page.has_errors;
     let mut r = html(&page)?;
     if bad {

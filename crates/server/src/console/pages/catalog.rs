@@ -257,6 +257,7 @@ struct EntryPage {
     can_submit: bool,
     can_review: bool,
     can_retire: bool,
+    can_mount: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -385,6 +386,7 @@ pub async fn detail(
         can_submit: cataloger && matches!(status, Status::Draft | Status::Returned),
         can_review: status == Status::Submitted && c.who.has(Role::Authority),
         can_retire: status == Status::Published && (cataloger || c.who.has(Role::Authority)),
+        can_mount: status == Status::Published && (cataloger || c.who.has(Role::Authority)),
     })
 }
 

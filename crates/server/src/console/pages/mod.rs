@@ -5,6 +5,7 @@ mod admin;
 mod cases;
 mod catalog;
 mod compile;
+mod mounts;
 mod sharing;
 
 use askama::Template;
@@ -37,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog/template.xlsx", get(compile::template))
         .route("/catalog/{class}/{seq}", get(catalog::detail))
         .route("/catalog/{class}/{seq}/edit", get(compile::edit_form).post(compile::update))
+        .route("/catalog/{class}/{seq}/mount", get(mounts::show).post(mounts::save))
+        .route("/catalog/{class}/{seq}/mount/check", post(mounts::check))
         .route("/catalog/{class}/{seq}/{action}", post(catalog::act))
         .route("/applications", get(sharing::applications))
         .route("/applications/new", get(sharing::apply_form).post(sharing::apply))
