@@ -333,3 +333,65 @@ async fn sessions_expire(b: Backend) {
     assert_eq!(after.location, "/login?next=/admin/users");
 }
 on_both!(console_sessions_expire, sessions_expire);
+
+async fn refusal_dispute_and_coordination(b: Backend) {
+    let s = Server::demo(b).await;
+    let mut user = Browser::new(&s);
+    user.login("scjg_user").await;
+    let form = user.get("/applications/new?resource=303001/000001").await;
+    let t = Browser::csrf(&form);
+    let applied = user
+        .post(
+            "/applications/new",
+            &[
+                ("_csrf", &t),
+                ("resource", "303001/000001"),
+                ("items", "姓名"),
+                ("purpose_kind", "work_reference"),
+                ("purpose_text", "核对法定代表人"),
+                ("basis", "《市场主体登记管理条例》"),
+                ("modes", "query"),
+                ("valid_until", "2027-05-21"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
+    let href = applied.location.clone();
+
+    // A refusal needs its reason: the page says so and nothing changes.
+    let mut rev = Browser::new(&s);
+    rev.login("gat_review").await;
+    let rt = rev.token().await;
+    let no_reason = rev.post(&format!("{href}/refuse"), &[("_csrf", &rt)]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_reason.body);
+    assert!(rev.get(&href).await.body.contains("待答复"));
+    let refused = rev.post(&format!("{href}/refuse"), &[("_csrf", &rt), ("reason", "用途与共享条件不符")]).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
+    // Answering twice is a conflict, shown as such.
+    let again = rev.post(&format!("{href}/approve"), &[("_csrf", &rt)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("状态已变化"), "{}", again.body);
+
+    // The consumer disputes; the authority decides from its inbox.
+    let page = user.get(&href).await;
+    assert!(page.body.contains("用途与共享条件不符") && page.body.contains("申请协商"), "{}", page.body);
+    let ut = Browser::csrf(&page);
+    let disputed = user.post(&format!("{href}/dispute"), &[("_csrf", &ut), ("reason", "该用途属于法定职责")]).await;
+    assert_eq!(disputed.status, StatusCode::SEE_OTHER, "{}", disputed.body);
+    let mut auth = Browser::new(&s);
+    auth.login("authority").await;
+    let inbox = auth.get("/").await;
+    assert!(inbox.body.contains(&href) && inbox.body.contains("协调裁决"), "{}", inbox.body);
+    let at = Browser::csrf(&inbox);
+    let decided = auth
+        .post(
+            &format!("{href}/coordinate"),
+            &[("_csrf", &at), ("decision", "approve"), ("reason", "属于法定职责，应予共享")],
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
+    let done = user.get(&href).await;
+    assert!(done.body.contains("已同意"), "{}", done.body);
+    assert!(user.get("/grants?as=consumer").await.body.contains("303001/000001"));
+}
+on_both!(console_refusal_dispute_and_coordination, refusal_dispute_and_coordination);
