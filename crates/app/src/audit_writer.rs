@@ -110,7 +110,7 @@ async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -
         for cp in &checkpoints {
             audit::insert_checkpoint(&mut tx, cp).await?;
         }
-        shuqiao_store::commit(tx).await?;
+        shuqiao_store::commit_append(tx).await?;
         shuqiao_store::set_durable(&mut conn, store.backend(), false).await?;
         Ok::<i64, AppError>(first)
     };

@@ -184,28 +184,43 @@ pub async fn logout(p: &Platform, token: &str) -> Result<()> {
 /// Resolves a bearer token to its principal; 401 if unknown, expired or revoked.
 pub async fn authenticate(p: &Platform, token: &str) -> Result<Principal> {
     let unauthorized = || AppError::Unauthorized("令牌无效或已过期，请重新登录 (invalid or expired token)".into());
+    if !token.starts_with(SESSION_PREFIX) && !token.starts_with(CLIENT_PREFIX) {
+        return Err(unauthorized());
+    }
+    let hash = token_hash(token);
+    let now = ts(p.now());
+    // Unknown tokens are not cached (errors never are); a logout, a deactivated user or a revoked client commits a
+    // change, which invalidates the cache (crate::cache).
+    let (who, expires_at) = p.hot.principals.get_or_load(&hash, || principal_of_token(p, token, &hash, &now)).await?;
+    if expires_at.is_some_and(|e| e.as_str() <= now.as_str()) {
+        return Err(unauthorized());
+    }
+    Ok(who)
+}
+
+async fn principal_of_token(p: &Platform, token: &str, hash: &str, now: &str) -> Result<(Principal, Option<String>)> {
+    let unauthorized = || AppError::Unauthorized("令牌无效或已过期，请重新登录 (invalid or expired token)".into());
     let mut c = p.store.reader().await?;
     if token.starts_with(SESSION_PREFIX) {
-        let (user, _) =
-            accounts::session_user(&mut c, &token_hash(token), &ts(p.now())).await?.ok_or_else(unauthorized)?;
-        Ok(Principal {
+        let (user, expires_at) = accounts::session_user(&mut c, hash, now).await?.ok_or_else(unauthorized)?;
+        let who = Principal {
             kind: PrincipalKind::User,
             id: user.id,
             name: user.username,
             department: user.department_id,
             roles: parse_roles(&user.roles),
-        })
-    } else if token.starts_with(CLIENT_PREFIX) {
-        let client = accounts::client_by_token(&mut c, &token_hash(token)).await?.ok_or_else(unauthorized)?;
-        Ok(Principal {
+        };
+        Ok((who, Some(expires_at)))
+    } else {
+        let client = accounts::client_by_token(&mut c, hash).await?.ok_or_else(unauthorized)?;
+        let who = Principal {
             kind: PrincipalKind::Client,
             id: client.id,
             name: client.name,
             department: Some(client.department_id),
             roles: parse_roles(&client.roles),
-        })
-    } else {
-        Err(unauthorized())
+        };
+        Ok((who, None))
     }
 }
 

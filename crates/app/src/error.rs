@@ -23,6 +23,12 @@ pub enum AppError {
     Import(Vec<ImportError>),
     #[error("{0}")]
     BadRequest(String),
+    /// The body is larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A byte range beyond the end of a file of this many bytes (416).
+    #[error("{0}")]
+    RangeNotSatisfiable(String, u64),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
     /// A dependency the request needs is not there (e.g. the provider's node is offline, or the data is not

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod audit_writer;
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod catalog_io;
 pub mod demo;

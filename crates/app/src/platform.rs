@@ -54,6 +54,10 @@ pub struct Platform {
     pub nodes: Arc<crate::exchange::registry::Registry>,
     /// Key of subject hashes, the `hash` masking rule and query cursors (`<data>/subject-key`).
     pub subject_key: Arc<crate::exchange::subject::SubjectKey>,
+    /// Caches of the data path (sessions, entries, grants, mounts).
+    pub(crate) hot: Arc<crate::cache::HotPath>,
+    /// Grants' daily usage, for quotas.
+    pub(crate) usage: Arc<crate::exchange::usage::Usage>,
 }
 
 impl Platform {
@@ -86,6 +90,8 @@ impl Platform {
             audit_writer,
             nodes: Arc::new(crate::exchange::registry::Registry::default()),
             subject_key,
+            hot: Arc::default(),
+            usage: Arc::default(),
         };
         platform.ensure_index().await?;
         Ok(platform)

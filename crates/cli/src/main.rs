@@ -378,13 +378,17 @@ async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     platform.nodes.close_all();
     let _ = server.await;
     let _ = background.await;
+    // Requests that finished while the server drained were counted after the background loop's last write.
+    if let Err(e) = shuqiao_app::exchange::usage::flush(&platform).await {
+        tracing::warn!(error = %e, "could not write grants' usage counts at stop");
+    }
     signals.abort();
     platform.store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Periodic work: sign the audit head; mark overdue applications and objections, expire grants and flag unused
+/// Periodic work: write grants' usage counts (every 250 ms); sign the audit head; mark overdue applications and objections, expire grants and flag unused
 /// ones for re-certification (at start, then every minute).
 async fn background(platform: Platform, stop: tokio::sync::watch::Receiver<bool>) {
     let every = std::time::Duration::from_secs(u64::from(platform.rules.audit.checkpoint_every_seconds.max(1)));
@@ -392,6 +396,8 @@ async fn background(platform: Platform, stop: tokio::sync::watch::Receiver<bool>
     checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sharing = tokio::time::interval(std::time::Duration::from_secs(60));
     sharing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut usage = tokio::time::interval(std::time::Duration::from_millis(250));
+    usage.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = checkpoint.tick() => {
@@ -405,8 +411,16 @@ async fn background(platform: Platform, stop: tokio::sync::watch::Receiver<bool>
                     Err(e) => tracing::warn!(error = %e, "could not check sharing deadlines"),
                 }
             }
+            _ = usage.tick() => {
+                if let Err(e) = shuqiao_app::exchange::usage::flush(&platform).await {
+                    tracing::warn!(error = %e, "could not write grants' usage counts");
+                }
+            }
             () = wait_stop(stop.clone()) => break,
         }
+    }
+    if let Err(e) = shuqiao_app::exchange::usage::flush(&platform).await {
+        tracing::warn!(error = %e, "could not write grants' usage counts at stop");
     }
     // A last checkpoint so that a clean stop leaves the whole chain signed.
     let _ = shuqiao_app::audit::checkpoint(&platform).await;

@@ -80,6 +80,29 @@ pub enum Request {
     },
     /// A call to an upstream HTTP API reachable from the node.
     Api { url: String, method: String, headers: Vec<(String, String)>, body_base64: Option<String> },
+    /// Table sync, consumer side: apply batch `seq` of a subscription to the node's target database — create
+    /// `table` if missing, upsert `upserts` by `key_columns`, delete `deletes` (key values), advance the
+    /// subscription's checkpoint — in one transaction. A batch at or below the checkpoint changes nothing.
+    Apply {
+        subscription: String,
+        seq: u64,
+        table: String,
+        columns: Vec<SyncColumn>,
+        key_columns: Vec<String>,
+        upserts: Vec<Vec<Value>>,
+        deletes: Vec<Vec<Value>>,
+    },
+    /// Table sync, consumer side: the last batch applied for a subscription (0: none).
+    Checkpoint { subscription: String },
+}
+
+/// A column of a subscribed table, typed as its catalog item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncColumn {
+    pub name: String,
+    /// The catalog data type letter (`C`, `N`, `Y`, `D`, `T`, `L`, `M`, `G`, `B`, `I`, `F`).
+    pub data_type: String,
+    pub length: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +139,15 @@ pub enum Reply {
     Failed {
         code: FailCode,
         message: String,
+    },
+    /// The answer to `apply`: the checkpoint is now `seq`; `already`: it was applied before, nothing changed.
+    Applied {
+        seq: u64,
+        already: bool,
+    },
+    /// The answer to `checkpoint`.
+    Checkpoint {
+        seq: u64,
     },
 }
 

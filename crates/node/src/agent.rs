@@ -12,8 +12,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::ApiCaller;
 use crate::config::{NodeConfig, redact_url};
+use crate::plan::Fail;
 use crate::plan::QueryRequest;
 use crate::source::Sources;
+use crate::target::{Applied, Batch, ColumnType, Target, TargetColumn};
+use shuqiao_exchange::FailCode;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -26,6 +29,8 @@ pub struct Node {
     pub key: NodeKey,
     pub sources: Sources,
     pub api: ApiCaller,
+    /// Where subscribed tables are written (`[target]`), if configured.
+    pub target: Option<Result<Target, String>>,
 }
 
 /// How a session ended.
@@ -44,7 +49,21 @@ impl Node {
         let sources = Sources::open(&config.sources, &config.base_dir, &config.limits);
         let api = ApiCaller::new(config.upstreams.clone(), config.limits.api_timeout, config.limits.api_max_body_bytes)
             .map_err(anyhow::Error::msg)?;
-        Ok(Node { config, key, sources, api })
+        let target = config.target.as_deref().map(|url| Target::open(url, &config.base_dir));
+        Ok(Node { config, key, sources, api, target })
+    }
+
+    /// The target database, or the reply explaining why there is none.
+    fn target(&self) -> Result<&Target, Reply> {
+        match &self.target {
+            Some(Ok(t)) => Ok(t),
+            Some(Err(e)) => Err(Fail::new(FailCode::SourceUnavailable, format!("the target database: {e}")).reply()),
+            None => Err(Fail::new(
+                FailCode::BadRequest,
+                "this node has no [target] database for subscribed tables (see docs/node.md)",
+            )
+            .reply()),
+        }
     }
 
     /// The answer to one request.
@@ -58,6 +77,46 @@ impl Node {
             Request::Api { url, method, headers, body_base64 } => {
                 self.api.call(url, method, headers, body_base64.as_deref()).await
             }
+            Request::Apply { subscription, seq, table, columns, key_columns, upserts, deletes } => {
+                let target = match self.target() {
+                    Ok(t) => t,
+                    Err(r) => return r,
+                };
+                let mut cols = Vec::with_capacity(columns.len());
+                for c in columns {
+                    match ColumnType::of_catalog(&c.data_type, c.length) {
+                        Some(column_type) => cols.push(TargetColumn { name: c.name.clone(), column_type }),
+                        None => {
+                            return Fail::new(
+                                FailCode::BadRequest,
+                                format!("column {} has no catalog data type {}", c.name, c.data_type),
+                            )
+                            .reply();
+                        }
+                    }
+                }
+                let batch = Batch {
+                    subscription: subscription.clone(),
+                    seq: *seq,
+                    table: table.clone(),
+                    columns: cols,
+                    key_columns: key_columns.clone(),
+                    upserts: upserts.clone(),
+                    deletes: deletes.clone(),
+                };
+                match target.apply(&batch).await {
+                    Ok(Applied::Now(seq)) => Reply::Applied { seq, already: false },
+                    Ok(Applied::Before(seq)) => Reply::Applied { seq, already: true },
+                    Err(f) => f.reply(),
+                }
+            }
+            Request::Checkpoint { subscription } => match self.target() {
+                Ok(t) => match t.checkpoint(subscription).await {
+                    Ok(seq) => Reply::Checkpoint { seq },
+                    Err(f) => f.reply(),
+                },
+                Err(r) => r,
+            },
         }
     }
 
@@ -137,7 +196,19 @@ impl Node {
         let (tx, mut rx) = mpsc::channel::<Message>(64);
         let mut writer = tokio::spawn(async move {
             while let Some(m) = rx.recv().await {
-                if let Err(e) = sink.send(m).await {
+                // Responses that are ready together go out in one write.
+                let mut next = Some(m);
+                let mut queued = 0;
+                while let Some(m) = next.take() {
+                    if let Err(e) = sink.feed(m).await {
+                        return format!("cannot send: {e}");
+                    }
+                    queued += 1;
+                    if queued < 64 {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if let Err(e) = sink.flush().await {
                     return format!("cannot send: {e}");
                 }
             }

@@ -11,6 +11,7 @@ pub mod plan;
 mod sheet;
 pub mod source;
 mod sql;
+pub mod target;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -84,7 +85,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         );
     }
     if let Some(target) = &node.config.target {
-        tracing::info!(url = %config::redact_url(target), "target database configured (table sync is not served yet)");
+        tracing::info!(url = %config::redact_url(target), "target database for subscribed tables");
     }
     node.run(shutdown_signal()).await;
     tracing::info!("node stopped");

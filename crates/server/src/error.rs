@@ -42,7 +42,17 @@ pub struct Problem {
 pub struct ApiError {
     pub status: StatusCode,
     pub problem: Problem,
-    pub retry_after: Option<u64>,
+    /// A header the status needs.
+    pub header: Option<ExtraHeader>,
+}
+
+/// The header some statuses carry besides the problem body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtraHeader {
+    /// 429: `Retry-After: seconds`.
+    RetryAfter(u64),
+    /// 416: `Content-Range: bytes */size`.
+    RangeOf(u64),
 }
 
 fn kind(status: StatusCode) -> (&'static str, &'static str) {
@@ -53,6 +63,7 @@ fn kind(status: StatusCode) -> (&'static str, &'static str) {
         404 => ("not-found", "未找到 (Not found)"),
         409 => ("conflict", "当前状态不允许此操作 (Conflict)"),
         413 => ("too-large", "请求内容过大 (Payload too large)"),
+        416 => ("range-not-satisfiable", "请求的范围无法满足 (Range not satisfiable)"),
         415 => ("unsupported-media-type", "不支持的内容类型 (Unsupported media type)"),
         422 => ("validation", "数据校验未通过 (Validation failed)"),
         429 => ("too-many-requests", "请求过于频繁 (Too many requests)"),
@@ -75,7 +86,7 @@ impl ApiError {
                 detail: detail.into(),
                 errors: None,
             },
-            retry_after: None,
+            header: None,
         }
     }
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
@@ -103,6 +114,12 @@ impl From<AppError> for ApiError {
             AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             AppError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
+            AppError::TooLarge(m) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
+            AppError::RangeNotSatisfiable(m, size) => {
+                let mut e = ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, m);
+                e.header = Some(ExtraHeader::RangeOf(size));
+                e
+            }
             AppError::Validation(errors) => ApiError::fields(
                 errors.into_iter().map(|f| ProblemField { field: f.field, message: f.message }).collect(),
             ),
@@ -122,7 +139,7 @@ impl From<AppError> for ApiError {
             }
             AppError::TooManyRequests { message, retry_after_secs } => {
                 let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message);
-                e.retry_after = Some(retry_after_secs);
+                e.header = Some(ExtraHeader::RetryAfter(retry_after_secs));
                 e
             }
             AppError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m),
@@ -144,10 +161,17 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.problem).unwrap_or_default();
         let mut resp = (self.status, body).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Some(s) = self.retry_after
-            && let Ok(v) = HeaderValue::from_str(&s.to_string())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        let extra = match self.header {
+            Some(ExtraHeader::RetryAfter(s)) => {
+                HeaderValue::from_str(&s.to_string()).ok().map(|v| (header::RETRY_AFTER, v))
+            }
+            Some(ExtraHeader::RangeOf(size)) => {
+                HeaderValue::from_str(&format!("bytes */{size}")).ok().map(|v| (header::CONTENT_RANGE, v))
+            }
+            None => None,
+        };
+        if let Some((name, value)) = extra {
+            resp.headers_mut().insert(name, value);
         }
         resp
     }

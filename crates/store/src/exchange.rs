@@ -270,34 +270,51 @@ pub async fn add_records(c: &mut Conn, grant_id: &str, day: &str, records: i64, 
     Ok(())
 }
 
+/// Adds counted requests and records to a grant's day.
+pub async fn add_usage(c: &mut Conn, grant_id: &str, day: &str, requests: i64, records: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO grant_usage (grant_id, day, requests, records) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (grant_id, day) DO UPDATE SET requests = grant_usage.requests + $3, \
+         records = grant_usage.records + $4",
+    )
+    .bind(grant_id)
+    .bind(day)
+    .bind(requests)
+    .bind(records)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Records a grant's last use (never moving it back).
+pub async fn set_last_used(c: &mut Conn, grant_id: &str, at: &str) -> Result<()> {
+    sqlx::query("UPDATE grants SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
+        .bind(at)
+        .bind(grant_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
 /// Indexes the subjects of appended events (same transaction as the events).
 pub async fn insert_subjects(c: &mut Conn, pairs: &[(i64, String)]) -> Result<()> {
-    // Fixed-size chunks so that one prepared statement serves every batch (see `audit::insert_many`).
+    // Fixed-size chunks so that one prepared statement serves most of a batch (see `audit::insert_many`); the rest
+    // in one statement of its own size (at most CHUNK - 1 shapes, each prepared once per connection).
     const CHUNK: usize = 64;
-    let mut chunks = pairs.chunks_exact(CHUNK);
-    if chunks.len() > 0 {
+    for chunk in pairs.chunks(CHUNK) {
         let mut sql = String::from("INSERT INTO audit_subjects (hash, seq) VALUES ");
-        for i in 0..CHUNK {
+        for i in 0..chunk.len() {
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!("({}, {})", crate::placeholder(c, 2 * i + 1), crate::placeholder(c, 2 * i + 2)));
         }
         sql.push_str(" ON CONFLICT (hash, seq) DO NOTHING");
-        for chunk in chunks.by_ref() {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            for (seq, hash) in chunk {
-                q = q.bind(hash.clone()).bind(*seq);
-            }
-            q.execute(&mut *c).await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (seq, hash) in chunk {
+            q = q.bind(hash.clone()).bind(*seq);
         }
-    }
-    for (seq, hash) in chunks.remainder() {
-        sqlx::query("INSERT INTO audit_subjects (hash, seq) VALUES ($1, $2) ON CONFLICT (hash, seq) DO NOTHING")
-            .bind(hash)
-            .bind(*seq)
-            .execute(&mut *c)
-            .await?;
+        q.execute(&mut *c).await?;
     }
     Ok(())
 }

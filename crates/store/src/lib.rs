@@ -4,8 +4,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bus;
 pub mod catalog;
 pub mod exchange;
+pub mod files;
 pub mod idempotency;
 mod migrate;
 pub mod sharing;
@@ -181,9 +183,26 @@ pub async fn begin_on(c: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> Result<T
     Ok(sqlx::Connection::begin(&mut **c).await?)
 }
 
-/// Commits a write transaction.
+/// Commits a write transaction and advances the [`generation`], so that caches of what it may have changed
+/// (sessions, grants, entries, mounts) are refreshed.
 pub async fn commit(tx: Transaction<'_, sqlx::Any>) -> Result<()> {
+    tx.commit().await?;
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Release);
+    Ok(())
+}
+
+/// Commits a transaction that changes nothing a cache holds (appended audit events, usage counters): the
+/// [`generation`] stays.
+pub async fn commit_append(tx: Transaction<'_, sqlx::Any>) -> Result<()> {
     Ok(tx.commit().await?)
+}
+
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A number that grows with every committed state change of this process (see [`commit`]). A cache entry read
+/// at generation `g` is current while the generation is still `g`: read the generation *before* reading the rows.
+pub fn generation() -> u64 {
+    GENERATION.load(std::sync::atomic::Ordering::Acquire)
 }
 
 /// Formats a timestamp the way the store keeps them: RFC 3339 UTC, microseconds, fixed width, so text order is

@@ -15,12 +15,17 @@ const INIT: &str = include_str!("../migrations/0001_init.sql");
 const SHARING_AUDIT: &str = include_str!("../migrations/0002_sharing_audit.sql");
 const EXCHANGE: &str = include_str!("../migrations/0003_exchange.sql");
 const INDEXES: &str = include_str!("../migrations/0004_indexes.sql");
+const FILES: &str = include_str!("../migrations/0005_files.sql");
+const BUS_SQLITE: &str = include_str!("../migrations/0006_bus_sqlite.sql");
+const BUS_POSTGRES: &str = include_str!("../migrations/0006_bus_postgres.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
     Migration { version: 2, sqlite: SHARING_AUDIT, postgres: SHARING_AUDIT },
     Migration { version: 3, sqlite: EXCHANGE, postgres: EXCHANGE },
     Migration { version: 4, sqlite: INDEXES, postgres: INDEXES },
+    Migration { version: 5, sqlite: FILES, postgres: FILES },
+    Migration { version: 6, sqlite: BUS_SQLITE, postgres: BUS_POSTGRES },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

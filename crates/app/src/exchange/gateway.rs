@@ -4,6 +4,7 @@
 //! A refused or failed request is audited too, with its reason. Only granted items ever leave.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use shuqiao_domain::codes::ResourceCode;
@@ -16,7 +17,8 @@ use shuqiao_store::exchange as store;
 use shuqiao_store::ts;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use super::mounts::{Mount, node_error, serving};
+use super::mounts::{Mount, Serving, node_error, serving_state};
+use super::usage::Exceeded;
 use crate::audit::{Actor, AuditEvent};
 use crate::platform::Principal;
 use crate::sharing::grants::GrantView;
@@ -137,7 +139,7 @@ pub fn seconds_to_midnight_cn(now: OffsetDateTime) -> u64 {
     u64::try_from((next - cn).whole_seconds()).unwrap_or(1).max(1)
 }
 
-fn quota_exceeded(what: &str, limit: u64, now: OffsetDateTime) -> AppError {
+pub(super) fn quota_exceeded(what: &str, limit: u64, now: OffsetDateTime) -> AppError {
     AppError::TooManyRequests {
         message: format!(
             "已达到授权的每日{what}上限 {limit}，北京时间零点重置 (the grant's daily {} quota of {limit} is used up; it resets at midnight China time)",
@@ -149,31 +151,56 @@ fn quota_exceeded(what: &str, limit: u64, now: OffsetDateTime) -> AppError {
 
 /// The caller's grant on the resource: the one `X-Shuqiao-Grant` names, else an active one granting `mode`, else
 /// the newest (so that its status is what the refusal names).
-async fn resolve_grant(p: &Platform, call: &Call<'_>, mode: Mode) -> Result<GrantView> {
+pub(super) async fn resolve_grant(p: &Platform, call: &Call<'_>, code: &str, mode: Mode) -> Result<GrantView> {
     let department = call.who.department()?;
-    let mut c = p.store.reader().await?;
-    let rows = store::grants_of_consumer(&mut c, department, &call.code.to_string()).await?;
-    drop(c);
-    let grants: Vec<GrantView> = rows.iter().map(crate::sharing::grants::parse).collect::<Result<_>>()?;
+    let key = format!("{department}\n{code}");
+    let grants = p
+        .hot
+        .grants
+        .get_or_load(&key, || async {
+            let mut c = p.store.reader().await?;
+            let rows = store::grants_of_consumer(&mut c, department, code).await?;
+            let grants: Vec<GrantView> = rows.iter().map(crate::sharing::grants::parse).collect::<Result<_>>()?;
+            Ok(Arc::new(grants))
+        })
+        .await?;
     if let Some(id) = call.grant.as_deref() {
-        return grants.into_iter().find(|g| g.id == id).ok_or_else(|| {
+        return grants.iter().find(|g| g.id == id).cloned().ok_or_else(|| {
             forbidden("X-Shuqiao-Grant 指定的授权不属于本部门或不针对该资源 (the grant named by X-Shuqiao-Grant is not your department's grant on this resource)")
         });
     }
     let today = crate::catalog::today_cn(p.now());
     let usable = |g: &GrantView| g.status == GrantStatus::Active && g.valid_until >= today;
-    let mut grants = grants;
     let pick = grants
         .iter()
-        .position(|g| usable(g) && g.modes.contains(&mode))
-        .or_else(|| grants.iter().position(usable))
-        .or(if grants.is_empty() { None } else { Some(0) });
+        .find(|g| usable(g) && g.modes.contains(&mode))
+        .or_else(|| grants.iter().find(|g| usable(g)))
+        .or(grants.first());
     match pick {
-        Some(i) => Ok(grants.swap_remove(i)),
+        Some(g) => Ok(g.clone()),
         None => Err(forbidden(
             "本部门对该信息资源没有授权，请先提交共享申请 (your department has no grant on this resource; apply with POST /applications)",
         )),
     }
+}
+
+/// Whether a grant may be used now for `mode`: active, within its validity, granting the mode (403 otherwise).
+pub(super) fn check_grant(g: &GrantView, mode: Mode, today: time::Date) -> Result<()> {
+    if g.status != GrantStatus::Active {
+        return Err(forbidden(format!(
+            "授权状态为 {}，不能使用 (the grant is {})",
+            g.status.as_str(),
+            g.status.as_str()
+        )));
+    }
+    if g.valid_until < today {
+        return Err(forbidden(format!("授权已于 {} 到期 (the grant expired on {})", g.valid_until, g.valid_until)));
+    }
+    if !g.modes.contains(&mode) {
+        let m = shuqiao_domain::entry::api_str(&mode).unwrap_or_default();
+        return Err(forbidden(format!("授权不包含 {m} 方式 (the grant does not allow the `{m}` mode)")));
+    }
+    Ok(())
 }
 
 /// Checks that `names` are items of the entry (422), granted (403) and mapped by the mount (409).
@@ -211,34 +238,25 @@ fn check_items(entry: &Entry, g: &GrantView, mount: Option<&Mount>, names: &[Str
 
 async fn run(p: &Platform, call: &Call<'_>, op: &Op, trace: &mut Trace) -> Result<Answer> {
     call.who.require(&[Role::Consumer])?;
-    let entry = {
-        let mut c = p.store.reader().await?;
-        crate::sharing::published_entry(&mut c, &call.code.to_string())
-            .await?
-            .ok_or_else(|| AppError::NotFound("信息资源不存在或未发布 (no such published entry)".into()))?
-    };
+    let code = call.code.to_string();
+    let entry = p
+        .hot
+        .entries
+        .get_or_load(&code, || async {
+            let mut c = p.store.reader().await?;
+            Ok(crate::sharing::published_entry(&mut c, &code).await?.map(Arc::new))
+        })
+        .await?
+        .ok_or_else(|| AppError::NotFound("信息资源不存在或未发布 (no such published entry)".into()))?;
     trace.provider = Some(entry.provider.id.clone());
     let mode = op.mode();
-    let g = resolve_grant(p, call, mode).await?;
+    let g = resolve_grant(p, call, &code, mode).await?;
     trace.grant = Some(g.id.clone());
     trace.purpose =
         Some(format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text));
-    if g.status != GrantStatus::Active {
-        return Err(forbidden(format!(
-            "授权状态为 {}，不能使用 (the grant is {})",
-            g.status.as_str(),
-            g.status.as_str()
-        )));
-    }
     let now = p.now();
     let today = crate::catalog::today_cn(now);
-    if g.valid_until < today {
-        return Err(forbidden(format!("授权已于 {} 到期 (the grant expired on {})", g.valid_until, g.valid_until)));
-    }
-    if !g.modes.contains(&mode) {
-        let m = shuqiao_domain::entry::api_str(&mode).unwrap_or_default();
-        return Err(forbidden(format!("授权不包含 {m} 方式 (the grant does not allow the `{m}` mode)")));
-    }
+    check_grant(&g, mode, today)?;
     // Items named by the request: granted ones only, before anything is counted or asked.
     match op {
         Op::Records { filters, fields, .. } => {
@@ -263,9 +281,17 @@ async fn run(p: &Platform, call: &Call<'_>, op: &Op, trace: &mut Trace) -> Resul
             }
         }
     }
-    let mount = {
-        let mut c = p.store.reader().await?;
-        serving(&mut c, &call.code.to_string()).await?
+    let state = p
+        .hot
+        .mounts
+        .get_or_load(&code, || async {
+            let mut c = p.store.reader().await?;
+            serving_state(&mut c, &code).await
+        })
+        .await?;
+    let mount = match state {
+        Serving::Ready(m) => m,
+        other => return Err(other.refusal()),
     };
     let want_kind = if mode == Mode::Api { "api" } else { "table" };
     if mount.kind != want_kind {
@@ -297,19 +323,19 @@ async fn run(p: &Platform, call: &Call<'_>, op: &Op, trace: &mut Trace) -> Resul
     // Quota: refused requests are not counted; records are capped by what is left today.
     let quota = g.quota.unwrap_or_default();
     let day = today.to_string();
-    let max_records: Option<u64> = {
-        let mut tx = p.store.begin().await?;
-        let (_, used_records) = store::usage(&mut tx, &g.id, &day).await?;
-        let left = quota.records_per_day.map(|r| r.saturating_sub(u64::try_from(used_records).unwrap_or(0)));
-        if left == Some(0) && mode != Mode::Verify {
-            return Err(quota_exceeded("记录", quota.records_per_day.unwrap_or(0), now));
-        }
-        let max_requests = quota.requests_per_day.map_or(i64::MAX, |r| i64::try_from(r).unwrap_or(i64::MAX));
-        if store::take_request(&mut tx, &g.id, &day, max_requests).await?.is_none() {
-            return Err(quota_exceeded("请求", quota.requests_per_day.unwrap_or(0), now));
-        }
-        shuqiao_store::commit(tx).await?;
-        left
+    let max_records = match super::usage::take_request(
+        p,
+        &g.id,
+        &day,
+        quota.requests_per_day,
+        quota.records_per_day,
+        mode != Mode::Verify,
+    )
+    .await?
+    {
+        Ok(left) => left,
+        Err(Exceeded::Records) => return Err(quota_exceeded("记录", quota.records_per_day.unwrap_or(0), now)),
+        Err(Exceeded::Requests) => return Err(quota_exceeded("请求", quota.requests_per_day.unwrap_or(0), now)),
     };
     let key = p.subject_key.bytes().to_vec();
     let answer = match op {
@@ -349,9 +375,7 @@ async fn run(p: &Platform, call: &Call<'_>, op: &Op, trace: &mut Trace) -> Resul
         Answer::Verify { .. } => 0,
         Answer::Api { .. } => trace.records,
     };
-    let mut tx = p.store.begin().await?;
-    store::add_records(&mut tx, &g.id, &day, i64::try_from(delivered).unwrap_or(i64::MAX), &ts(now)).await?;
-    shuqiao_store::commit(tx).await?;
+    super::usage::add_records(p, &g.id, &day, delivered, &ts(now)).await?;
     Ok(answer)
 }
 

@@ -142,7 +142,8 @@ pub async fn put(p: &Platform, who: &Principal, code: ResourceCode, input: &Moun
         "table" | "api" => {}
         "file" => errors.push(FieldError::new(
             "kind",
-            "文件挂接尚未支持，请使用 table 或 api (file mounts are not supported yet; use table or api)",
+            "文件无需挂接节点：请用 POST /catalog/{class}/{seq}/files 上传文件版本 (files need no node mount: upload \
+             file versions with POST /catalog/{class}/{seq}/files)",
         )),
         _ => errors.push(FieldError::new("kind", "kind 应为 table、api 或 file (kind must be table, api or file)")),
     }
@@ -461,19 +462,39 @@ pub fn compare(entry: &Entry, mount: &Mount, columns: Vec<Column>, now: &str) ->
 }
 
 /// The mount of a resource if it may serve data; 503 saying why not otherwise.
-pub(crate) async fn serving(c: &mut Conn, resource: &str) -> Result<Mount> {
-    let row = store::get_mount(c, resource).await?.ok_or_else(|| {
-        AppError::Unavailable("该信息资源尚未挂接数据 (the provider has not mounted this entry's data)".into())
-    })?;
+/// Whether an entry's mount may serve data, as the gateway caches it.
+#[derive(Debug, Clone)]
+pub(crate) enum Serving {
+    Ready(std::sync::Arc<Mount>),
+    NotMounted,
+    CheckFailed,
+    NotChecked,
+}
+
+impl Serving {
+    pub(crate) fn refusal(&self) -> AppError {
+        match self {
+            Serving::Ready(_) => AppError::Internal(anyhow::anyhow!("a ready mount is no refusal")),
+            Serving::NotMounted => {
+                AppError::Unavailable("该信息资源尚未挂接数据 (the provider has not mounted this entry's data)".into())
+            }
+            Serving::CheckFailed => AppError::Unavailable(
+                "该信息资源的挂接检查未通过，暂不能提供数据 (the mount's last check failed; the provider must fix it)"
+                    .into(),
+            ),
+            Serving::NotChecked => AppError::Unavailable(
+                "该信息资源的挂接尚未检查，暂不能提供数据 (the mount has not been checked yet)".into(),
+            ),
+        }
+    }
+}
+
+pub(crate) async fn serving_state(c: &mut Conn, resource: &str) -> Result<Serving> {
+    let Some(row) = store::get_mount(c, resource).await? else { return Ok(Serving::NotMounted) };
     match row.check_ok {
-        Some(1) => crate::sharing::from_json("mount", &row.data),
-        Some(_) => Err(AppError::Unavailable(
-            "该信息资源的挂接检查未通过，暂不能提供数据 (the mount's last check failed; the provider must fix it)"
-                .into(),
-        )),
-        None => Err(AppError::Unavailable(
-            "该信息资源的挂接尚未检查，暂不能提供数据 (the mount has not been checked yet)".into(),
-        )),
+        Some(1) => Ok(Serving::Ready(std::sync::Arc::new(crate::sharing::from_json("mount", &row.data)?))),
+        Some(_) => Ok(Serving::CheckFailed),
+        None => Ok(Serving::NotChecked),
     }
 }
 

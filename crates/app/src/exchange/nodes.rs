@@ -195,7 +195,8 @@ pub async fn touch(p: &Platform, node_id: &str, health: Option<&str>, remote_add
     let r = async {
         let mut tx = p.store.begin().await?;
         store::touch_node(&mut tx, node_id, &now, health, remote_addr).await?;
-        shuqiao_store::commit(tx).await
+        // A node's last contact is in no cache: no need to refresh them.
+        shuqiao_store::commit_append(tx).await
     };
     if let Err(e) = r.await {
         tracing::warn!(error = %e, node_id, "could not record a node's last contact");

@@ -147,7 +147,9 @@ pub async fn get(p: &Platform, who: &Principal, id: &str) -> Result<GrantView> {
     if !sees(who, &row.consumer_department, Some(&row.provider_department)) {
         return Err(not_found());
     }
-    parse(&row)
+    let mut g = parse(&row)?;
+    crate::exchange::usage::overlay(p, &mut g);
+    Ok(g)
 }
 
 /// `GET /grants?as=consumer|provider|all&status=`, newest first.
@@ -167,7 +169,11 @@ pub async fn list(
         limit,
     };
     let mut c = p.store.reader().await?;
-    store::list_grants(&mut c, &q).await?.iter().map(parse).collect()
+    let mut grants: Vec<GrantView> = store::list_grants(&mut c, &q).await?.iter().map(parse).collect::<Result<_>>()?;
+    for g in &mut grants {
+        crate::exchange::usage::overlay(p, g);
+    }
+    Ok(grants)
 }
 
 fn change(g: &mut GrantView, action: GrantAction, reason: String, by: Person, at: &str) -> Result<GrantStatus> {

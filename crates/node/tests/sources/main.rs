@@ -9,3 +9,4 @@ mod files;
 mod mysql;
 mod postgres;
 mod sqlite;
+mod target;

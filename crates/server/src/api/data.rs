@@ -30,7 +30,7 @@ fn field(name: &str, message: &str) -> ApiError {
     ApiError::fields(vec![ProblemField { field: name.into(), message: message.into() }])
 }
 
-fn call<'a>(
+pub(super) fn call<'a>(
     who: &'a shuqiao_app::platform::Principal,
     class: &str,
     seq: &str,

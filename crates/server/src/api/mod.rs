@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod catalog;
 mod data;
+mod files;
 mod meta;
 mod nodes;
 mod sharing;
@@ -110,6 +111,25 @@ pub const ROUTES: &[RouteDoc] = &[
         "检查挂接 Compare the source's columns with the entry's items (cataloger of the provider)",
         "exchange",
     ),
+    created(r(
+        "post",
+        "/catalog/{class}/{seq}/files",
+        "上传文件 Upload a version of a file of the entry: ?name=, the file as the body, streamed; X-Shuqiao-Sha256 \
+         or Content-Digest checked (cataloger of the provider)",
+        "exchange",
+    )),
+    r(
+        "get",
+        "/data/{class}/{seq}/files",
+        "文件列表 The entry's file versions (provider; consumers with a file grant)",
+        "data",
+    ),
+    r(
+        "get",
+        "/data/{class}/{seq}/files/{id}",
+        "文件下载 Download a file version, with Range for resuming; audited",
+        "data",
+    ),
     r("get", "/data/{class}/{seq}/records", "联机查询 Query granted items by key or filter, masked, paginated", "data"),
     json(r("post", "/data/{class}/{seq}/verify", "核验 Does a record match? Booleans only, never values", "data")),
     r(
@@ -198,6 +218,9 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("put", "/catalog/{class}/{seq}/mount") => put(nodes::put_mount),
         ("get", "/catalog/{class}/{seq}/mount") => get(nodes::get_mount),
         ("post", "/catalog/{class}/{seq}/mount/check") => post(nodes::check_mount),
+        ("post", "/catalog/{class}/{seq}/files") => post(files::upload),
+        ("get", "/data/{class}/{seq}/files") => get(files::list),
+        ("get", "/data/{class}/{seq}/files/{id}") => get(files::download),
         ("get", "/data/{class}/{seq}/records") => get(data::records),
         ("post", "/data/{class}/{seq}/verify") => post(data::verify),
         ("get", "/data/{class}/{seq}/api/{*path}") => get(data::api),
@@ -268,6 +291,10 @@ pub fn routes() -> Router<AppState> {
     for (path, mut mr) in by_path {
         if path == "/catalog/import" {
             mr = mr.layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT));
+        }
+        if path == "/catalog/{class}/{seq}/files" {
+            // Streamed to disk, never held in memory; the app layer bounds the size.
+            mr = mr.layer(axum::extract::DefaultBodyLimit::disable());
         }
         router = router.route(path, mr.fallback(method_not_allowed));
     }

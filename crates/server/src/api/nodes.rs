@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use futures_util::SinkExt;
+
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, Path};
 use axum::http::{Extensions, StatusCode};
@@ -22,6 +24,8 @@ use crate::extract::{Auth, Json, List, Page, Plat};
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the platform pings a connected node.
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// Frames written to a node in one flush at most.
+const OUT_BATCH: usize = 64;
 
 pub async fn register(Auth(who, p): Auth, Json(input): Json<nodes::NodeInput>) -> Result<impl IntoResponse, ApiError> {
     Ok((StatusCode::CREATED, axum::Json(nodes::register(&p, &who, input).await?)))
@@ -152,8 +156,24 @@ async fn session(p: Platform, mut socket: WebSocket, remote: Option<String>) {
             },
             out = outbox.recv() => match out {
                 Some(frame) => {
-                    let last = matches!(frame, Frame::Error { .. });
-                    if send(&mut socket, &frame).await.is_err() || last {
+                    // Whatever else is queued goes out with it, in one write.
+                    let mut last = false;
+                    let mut next = Some(frame);
+                    let mut queued = 0;
+                    let mut failed = false;
+                    while let Some(frame) = next.take() {
+                        last = matches!(frame, Frame::Error { .. });
+                        let Ok(text) = serde_json::to_string(&frame) else { continue };
+                        if socket.feed(Message::Text(text.into())).await.is_err() {
+                            failed = true;
+                            break;
+                        }
+                        queued += 1;
+                        if !last && queued < OUT_BATCH {
+                            next = outbox.try_recv().ok();
+                        }
+                    }
+                    if failed || socket.flush().await.is_err() || last {
                         let _ = socket.send(Message::Close(None)).await;
                         break;
                     }

@@ -47,6 +47,8 @@ impl From<AppError> for Fail {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Validation(_) | AppError::Import(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RangeNotSatisfiable(..) => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,

@@ -269,3 +269,101 @@ async fn exchange_end_to_end(b: Backend) {
     drop(agent);
 }
 on_both!(exchange_end_to_end, exchange_end_to_end);
+
+/// The same path with the provider's data in MariaDB (SHUQIAO_TEST_MYSQL, default the local server): mount check
+/// against MySQL column types, query by key masked, verification, and a refused filter — through the platform.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_from_a_mariadb_source() {
+    use sqlx::{Connection, Executor};
+    let base = std::env::var("SHUQIAO_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
+    let name = crate::harness::fresh_pg_name();
+    let mut admin =
+        sqlx::MySqlConnection::connect(&base).await.expect("MariaDB must be running (scripts/test starts it)");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")))
+        .await
+        .unwrap();
+    let source = format!("{base}/{name}");
+    {
+        let mut c = sqlx::MySqlConnection::connect(&source).await.unwrap();
+        c.execute(
+            "CREATE TABLE residents (sfzh VARCHAR(18) PRIMARY KEY, xm VARCHAR(50) NOT NULL, lxdh VARCHAR(20), \
+             hjdz VARCHAR(200), hyzk VARCHAR(10), updated_at DATETIME NOT NULL)",
+        )
+        .await
+        .unwrap();
+        for (id, xm, dh, dz, hy) in PEOPLE {
+            sqlx::query("INSERT INTO residents VALUES (?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
+                .bind(id_card(id))
+                .bind(xm)
+                .bind(dh)
+                .bind(dz)
+                .bind(hy)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+    let x = X::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let code = x.entry(&["query", "verify"]).await;
+    let (node, key_file) = x.node("gat_admin", dir.path(), "gat-mariadb").await;
+    let config: PathBuf = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "platform = \"{}\"\nkey_file = \"{}\"\nnode_id = \"{node}\"\n\n[[source]]\nname = \"hukou\"\nurl = \"{source}\"\n",
+            x.s.base,
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    let _agent = start_node(&config);
+    wait_connected(&x, &node, true).await;
+    let mount_path = format!("catalog/{code}/mount");
+    let mount = json!({
+        "kind": "table", "node": node, "source": {"name": "hukou", "table": "residents"},
+        "key_columns": ["sfzh"], "change_column": "updated_at",
+        "column_map": {"公民身份号码": "sfzh", "姓名": "xm", "联系电话": "lxdh", "户籍地址": "hjdz", "婚姻状况": "hyzk"}
+    });
+    let (st, m) = x.put("gat_catalog", &mount_path, mount).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    let (st, check) = x.post("gat_catalog", &format!("{mount_path}/check"), json!({})).await;
+    assert_eq!(check["ok"], true, "{st} {check}");
+    x.grant(
+        &code,
+        &["公民身份号码", "姓名", "联系电话"],
+        &["query", "verify"],
+        json!({"masking": {"公民身份号码": "id_card", "姓名": "name", "联系电话": "phone"}}),
+    )
+    .await;
+    let records = format!("data/{code}/records");
+    let li = id_card(PEOPLE[1].0);
+    let (st, _, page) = query(&x, &format!("{records}?公民身份号码={li}"), None).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["items"],
+        json!([{"公民身份号码": masked_id(&li), "姓名": "李**", "联系电话": "139****1111"}]),
+        "{page}"
+    );
+    let (st, page) = x.get("scjg_user", &format!("{records}?limit=5")).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 5, "{page}");
+    assert!(page["next_cursor"].is_string(), "{page}");
+    let (st, v) = x
+        .post(
+            "scjg_user",
+            &format!("data/{code}/verify"),
+            json!({"match": {"公民身份号码": li}, "check": {"姓名": "李小明"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"found": true, "items": {"姓名": true}}));
+    // A value that looks like SQL is only a value.
+    let (st, _, page) = query(&x, &format!("{records}?公民身份号码=1'%20OR%20'1'='1"), None).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    assert_eq!(page["items"], json!([]), "{page}");
+    let (st, _, body) = query(&x, &format!("{records}?户籍地址=河北"), None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}"))).await;
+}

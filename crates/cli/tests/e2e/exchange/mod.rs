@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::harness::{Backend, Server, Session, bin};
 
 mod api_proxy;
+mod files;
 mod gateway;
 mod hostile_node;
 mod platform;
