@@ -29,6 +29,11 @@ pub(crate) fn new_token(prefix: &str) -> Result<String> {
     Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)))
 }
 
+/// A random 256-bit token without a prefix (e.g. the console's login-form CSRF token).
+pub fn random_token() -> Result<String> {
+    new_token("")
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

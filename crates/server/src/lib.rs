@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, extractors, problem+json, OpenAPI. Handlers parse, call one use case, render.
 
 mod api;
+mod console;
 mod error;
 mod extract;
 mod idempotency;
@@ -59,7 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", api)
-        .fallback(|| async { ApiError::not_found("no such path") })
+        .merge(console::routes())
+        .fallback(console::fallback)
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .layer(
             TraceLayer::new_for_http()

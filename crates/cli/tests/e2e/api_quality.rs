@@ -248,7 +248,11 @@ on_both!(health_and_metrics, health_and_metrics);
 async fn unknown_paths_and_methods(b: Backend) {
     let s = Server::demo(b).await;
     let t = s.login("gat_user").await;
-    for path in ["/nope", "/api/v1/nope", "/api/v1/catalog/101001/000001/nope", "/api/v2/catalog"] {
+    // Outside /api/ an unknown path is the console's friendly page (console.rs); under /api/ always problem+json.
+    let (st, h, _) = s.send(s.http.get(s.url("/nope"))).await;
+    assert_eq!(st, 404);
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+    for path in ["/api/v1/nope", "/api/v1/catalog/101001/000001/nope", "/api/v2/catalog", "/api/nope"] {
         let (st, h, body) = s.send(s.http.get(s.url(path)).bearer_auth(&t)).await;
         assert_problem(st, &h, &body, 404);
         let (st, h, body) = s.send(s.http.post(s.url(path)).bearer_auth(&t).json(&json!({}))).await;

@@ -8,6 +8,7 @@ mod audit;
 mod calendar;
 mod catalog;
 mod catalog_files;
+mod console;
 mod exchange;
 pub mod harness;
 mod node_connect;
