@@ -326,3 +326,17 @@ pub async fn events_of_subject(c: &mut Conn, hash: &str, before: i64, limit: i64
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash).bind(before).bind(limit).fetch_all(c).await?;
     rows.iter().map(crate::audit::event).collect()
 }
+
+/// Data accesses (`data.query`, `data.verify`, `data.api`, `data.file`, whatever their result) at or after `from`
+/// (a store timestamp): (UTC day `YYYY-MM-DD`, consumer department, accesses, refused or failed).
+pub async fn access_volume(c: &mut Conn, from: &str) -> Result<Vec<(String, Option<String>, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT substr(at, 1, 10), actor_department, COUNT(*), SUM(CASE WHEN result = 'ok' THEN 0 ELSE 1 END) \
+         FROM audit_events WHERE action IN ('data.query', 'data.verify', 'data.api', 'data.file') AND at >= $1 \
+         GROUP BY substr(at, 1, 10), actor_department ORDER BY 1",
+    )
+    .bind(from)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+}

@@ -18,6 +18,7 @@ const INDEXES: &str = include_str!("../migrations/0004_indexes.sql");
 const FILES: &str = include_str!("../migrations/0005_files.sql");
 const BUS_SQLITE: &str = include_str!("../migrations/0006_bus_sqlite.sql");
 const BUS_POSTGRES: &str = include_str!("../migrations/0006_bus_postgres.sql");
+const ACCESS_INDEX: &str = include_str!("../migrations/0007_access_index.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
@@ -26,6 +27,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, sqlite: INDEXES, postgres: INDEXES },
     Migration { version: 5, sqlite: FILES, postgres: FILES },
     Migration { version: 6, sqlite: BUS_SQLITE, postgres: BUS_POSTGRES },
+    Migration { version: 7, sqlite: ACCESS_INDEX, postgres: ACCESS_INDEX },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

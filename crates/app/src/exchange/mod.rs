@@ -11,3 +11,4 @@ mod proxy;
 pub mod registry;
 pub mod subject;
 pub mod usage;
+pub mod volume;

@@ -395,3 +395,32 @@ async fn refusal_dispute_and_coordination(b: Backend) {
     assert!(user.get("/grants?as=consumer").await.body.contains("303001/000001"));
 }
 on_both!(console_refusal_dispute_and_coordination, refusal_dispute_and_coordination);
+
+/// The monitoring page counts data accesses (refused ones too) by consumer department, from the audit log; other
+/// roles may not see it.
+async fn monitoring_counts_data_accesses(b: Backend) {
+    let s = Server::demo(b).await;
+    let mut authority = Browser::new(&s);
+    authority.login("authority").await;
+    let page = authority.get("/monitor").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("数据访问量（近30天，按日）"), "{}", page.body);
+    let user = s.login("scjg_user").await;
+    let (_, me) = s.get("me", &user).await;
+    let dept = me["department"]["name"].as_str().unwrap().to_owned();
+    assert!(!page.body.contains(&format!("{dept}: ")), "no accesses yet");
+    // Three queries without a grant: refused, audited, counted.
+    for _ in 0..3 {
+        let (st, body) = s.get("data/301001/000001/records?公民身份号码=130102198001010010", &user).await;
+        assert!(st == StatusCode::FORBIDDEN || st == StatusCode::NOT_FOUND, "{st} {body}");
+    }
+    let page = authority.get("/monitor").await;
+    assert!(page.body.contains(&format!("{dept}: 3</title>")), "{}", page.body);
+    // A consumer gets the console's 403 page, not the figures.
+    let mut consumer = Browser::new(&s);
+    consumer.login("scjg_user").await;
+    let page = consumer.get("/monitor").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(!page.body.contains(&format!("{dept}: 3")));
+}
+on_both!(console_monitoring_counts_data_accesses, monitoring_counts_data_accesses);

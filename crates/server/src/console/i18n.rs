@@ -387,6 +387,8 @@ catalog! {
     "lei.2" => "主题信息资源", "Thematic resources";
     "lei.3" => "部门信息资源", "Departmental resources";
     "monitor.overdue" => "超期未答复申请", "Overdue applications";
+    "monitor.volume_by_day" => "数据访问量（近30天，按日）", "Data accesses (last 30 days, by day)";
+    "monitor.volume_by_dept" => "数据访问量（近30天，按使用部门）", "Data accesses (last 30 days, by consumer department)";
     "flash.saved" => "已保存", "Saved";
     "flash.submitted" => "已提交审核", "Submitted for review";
     "flash.published" => "已发布", "Published";

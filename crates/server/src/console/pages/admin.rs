@@ -180,6 +180,8 @@ pub async fn monitor(c: Ctx) -> Result<Response, Fail> {
             .unwrap_or_default()
     };
     let trend: Vec<(String, u64)> = overdue_by_day.into_iter().map(|(d, n)| (t.date(&d), n)).collect();
+    let volume = shuqiao_app::exchange::volume::volume(&c.p, &c.who, 30).await?;
+    let volume_by_day: Vec<(String, u64)> = volume.by_day.iter().map(|(d, n)| (t.date(d), *n)).collect();
     let charts = vec![
         (t.get("monitor.apps_by_state").to_owned(), charts::bars(t.get("monitor.apps_by_state"), &by_state, &[])),
         (t.get("monitor.overdue").to_owned(), charts::line(t.get("monitor.overdue"), &trend)),
@@ -190,6 +192,11 @@ pub async fn monitor(c: Ctx) -> Result<Response, Fail> {
         (
             t.get("monitor.entries_by_class").to_owned(),
             charts::bars(t.get("monitor.entries_by_class"), &by_lei(t, &facet("class", "")), &[]),
+        ),
+        (t.get("monitor.volume_by_day").to_owned(), charts::line(t.get("monitor.volume_by_day"), &volume_by_day)),
+        (
+            t.get("monitor.volume_by_dept").to_owned(),
+            charts::bars(t.get("monitor.volume_by_dept"), &volume.by_department, &[]),
         ),
     ];
     let title = t.get("monitor.title");
