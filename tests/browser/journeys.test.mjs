@@ -143,7 +143,9 @@ test('the authority publishes from its inbox', async () => {
   assert.equal(await flash(page), '已发布');
   await shot(page, '04-entry-published');
   await page.goto(`${base}/monitor`);
-  assert.equal(await page.locator('.chart svg').count(), 4);
+  assert.equal(await page.locator('.chart svg').count(), 6);
+  // Exchange volume is among them, as an accessible image.
+  assert.equal(await page.getByRole('img', { name: '数据访问量（近30天，按使用部门）' }).count(), 1);
   await shot(page, '05-monitor-charts');
 });
 
