@@ -250,6 +250,35 @@ pub struct EventFields<'r> {
     pub hash: &'r str,
 }
 
+impl<'r> EventFields<'r> {
+    /// The fields from a reader's columns in [`COLS`] order (column 0, `seq`, already read): `text` for the
+    /// NOT NULL columns, `opt` for the others.
+    fn from_columns(
+        seq: i64,
+        text: impl Fn(usize) -> Result<&'r str>,
+        opt: impl Fn(usize) -> Result<Option<&'r str>>,
+    ) -> Result<EventFields<'r>> {
+        Ok(EventFields {
+            seq,
+            at: text(1)?,
+            actor: text(2)?,
+            actor_name: text(3)?,
+            actor_department: opt(4)?,
+            department: opt(5)?,
+            action: text(6)?,
+            object: text(7)?,
+            resource: opt(8)?,
+            purpose: opt(9)?,
+            case_ref: opt(10)?,
+            subjects: text(11)?,
+            result: text(12)?,
+            detail: text(13)?,
+            prev_hash: text(14)?,
+            hash: text(15)?,
+        })
+    }
+}
+
 impl EventRow {
     pub fn fields(&self) -> EventFields<'_> {
         EventFields {
@@ -319,24 +348,7 @@ fn scan_sqlite(
         let text = |i: usize| -> Result<&str> { r.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(lite) };
         let opt =
             |i: usize| -> Result<Option<&str>> { r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?)).map_err(lite) };
-        let e = EventFields {
-            seq: r.get(0).map_err(lite)?,
-            at: text(1)?,
-            actor: text(2)?,
-            actor_name: text(3)?,
-            actor_department: opt(4)?,
-            department: opt(5)?,
-            action: text(6)?,
-            object: text(7)?,
-            resource: opt(8)?,
-            purpose: opt(9)?,
-            case_ref: opt(10)?,
-            subjects: text(11)?,
-            result: text(12)?,
-            detail: text(13)?,
-            prev_hash: text(14)?,
-            hash: text(15)?,
-        };
+        let e = EventFields::from_columns(r.get(0).map_err(lite)?, text, opt)?;
         if !visit(&e) {
             break;
         }
@@ -458,24 +470,7 @@ fn copy_tuple(b: &[u8]) -> Result<CopyTuple<'_>> {
         fields[i].map(|v| std::str::from_utf8(v).map_err(|_| corrupt_copy("text"))).transpose()
     };
     let text = |i: usize| -> Result<&str> { opt(i)?.ok_or_else(|| corrupt_copy("NULL in a NOT NULL column")) };
-    let e = EventFields {
-        seq,
-        at: text(1)?,
-        actor: text(2)?,
-        actor_name: text(3)?,
-        actor_department: opt(4)?,
-        department: opt(5)?,
-        action: text(6)?,
-        object: text(7)?,
-        resource: opt(8)?,
-        purpose: opt(9)?,
-        case_ref: opt(10)?,
-        subjects: text(11)?,
-        result: text(12)?,
-        detail: text(13)?,
-        prev_hash: text(14)?,
-        hash: text(15)?,
-    };
+    let e = EventFields::from_columns(seq, text, opt)?;
     Ok(CopyTuple::Row(e, pos))
 }
 
