@@ -130,7 +130,8 @@ pub async fn add_records(p: &Platform, grant: &str, day: &str, records: u64, at:
 pub async fn flush(p: &Platform) -> Result<usize> {
     let unwritten = {
         let mut book = p.usage.book.lock().map_err(|_| poisoned())?;
-        // Yesterday's counts are not needed in memory once the day has changed.
+        // A bound on the grants kept in memory: past it they are read from the store again on their next request
+        // (what is not yet written stays in `unwritten` and is added on top).
         if book.today.len() > 10_000 {
             book.today.clear();
         }
