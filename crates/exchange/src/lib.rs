@@ -80,9 +80,37 @@ pub enum Request {
     },
     /// A call to an upstream HTTP API reachable from the node.
     Api { url: String, method: String, headers: Vec<(String, String)>, body_base64: Option<String> },
-    /// Table sync, consumer side: apply batch `seq` of a subscription to the node's target database — create
-    /// `table` if missing, upsert `upserts` by `key_columns`, delete `deletes` (key values), advance the
-    /// subscription's checkpoint — in one transaction. A batch at or below the checkpoint changes nothing.
+    /// Table sync, provider side: a page of a full pass over a table — only `columns` (which include the key
+    /// columns), ordered by `key_columns` (text compared byte-wise, the same order on every dialect), after the
+    /// key `after`, at most `limit` (capped by the node's `max_sync_rows`).
+    Scan {
+        source: String,
+        table: String,
+        columns: Vec<String>,
+        key_columns: Vec<String>,
+        after: Option<Vec<Value>>,
+        limit: u32,
+    },
+    /// Table sync, provider side: rows changed after a position — ordered by `change_column` then `key_columns`,
+    /// after `after` = `[change value, key values…]`, at most `limit`. The reply's columns are `columns` followed
+    /// by `change_column` (again, even when `columns` has it), whose values give the next position.
+    Changes {
+        source: String,
+        table: String,
+        columns: Vec<String>,
+        key_columns: Vec<String>,
+        change_column: String,
+        after: Option<Vec<Value>>,
+        limit: u32,
+    },
+    /// Table sync, provider side: the largest value of `change_column` (one row; `null` for an empty table) —
+    /// read before a full pass, so that the changes after it are not missed.
+    Watermark { source: String, table: String, change_column: String },
+    /// Table sync, consumer side: apply batch `seq` of a subscription to the node's target database, in one
+    /// transaction: create `table` if missing; drop `drop_columns` (items no longer granted); delete the rows whose
+    /// key lies in `range` (a page of a full pass: the page's rows are all that the source has there); upsert
+    /// `upserts` by `key_columns`; delete `deletes` (key values); advance the subscription's checkpoint. A batch at
+    /// or below the checkpoint changes nothing.
     Apply {
         subscription: String,
         seq: u64,
@@ -91,6 +119,10 @@ pub enum Request {
         key_columns: Vec<String>,
         upserts: Vec<Vec<Value>>,
         deletes: Vec<Vec<Value>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<KeyRange>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        drop_columns: Vec<String>,
     },
     /// Table sync, consumer side: the last batch applied for a subscription (0: none).
     Checkpoint { subscription: String },
@@ -103,6 +135,13 @@ pub struct SyncColumn {
     /// The catalog data type letter (`C`, `N`, `Y`, `D`, `T`, `L`, `M`, `G`, `B`, `I`, `F`).
     pub data_type: String,
     pub length: Option<u32>,
+}
+
+/// Keys `after < key <= upto` in the order of [`Request::Scan`]; a missing bound is open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRange {
+    pub after: Option<Vec<Value>>,
+    pub upto: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

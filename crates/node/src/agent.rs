@@ -77,7 +77,7 @@ impl Node {
             Request::Api { url, method, headers, body_base64 } => {
                 self.api.call(url, method, headers, body_base64.as_deref()).await
             }
-            Request::Apply { subscription, seq, table, columns, key_columns, upserts, deletes } => {
+            Request::Apply { subscription, seq, table, columns, key_columns, upserts, deletes, .. } => {
                 let target = match self.target() {
                     Ok(t) => t,
                     Err(r) => return r,
@@ -109,6 +109,9 @@ impl Node {
                     Ok(Applied::Before(seq)) => Reply::Applied { seq, already: true },
                     Err(f) => f.reply(),
                 }
+            }
+            Request::Scan { .. } | Request::Changes { .. } | Request::Watermark { .. } => {
+                Fail::new(FailCode::BadRequest, "this node does not read tables for sync yet").reply()
             }
             Request::Checkpoint { subscription } => match self.target() {
                 Ok(t) => match t.checkpoint(subscription).await {

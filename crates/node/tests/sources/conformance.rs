@@ -62,7 +62,7 @@ async fn ask(s: &Sources, r: &Request) -> Reply {
             };
             s.query(source, &q).await
         }
-        Request::Api { .. } | Request::Apply { .. } | Request::Checkpoint { .. } => unreachable!(),
+        _ => unreachable!(),
     }
 }
 

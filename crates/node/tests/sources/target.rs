@@ -174,6 +174,8 @@ async fn node_applies_batches_to_its_target() {
         key_columns: vec!["sfzh".into()],
         upserts: serde_json::from_value(rows).unwrap(),
         deletes: vec![],
+        range: None,
+        drop_columns: vec![],
     };
     let node = shuqiao_node::Node::new(config(true), NodeKey::generate().unwrap()).unwrap();
     let r = node.handle(&apply(1, json!([["130102198001010010", "张三"], ["130102198001010029", "李四"]]))).await;
