@@ -24,6 +24,13 @@ pub struct Config {
     pub session_seconds: i64,
     /// How long the gateway waits for a node's answer (default 10 s).
     pub node_timeout: std::time::Duration,
+    /// How often a caught-up subscription asks its provider's node for changes (default 1 s).
+    pub sync_poll: std::time::Duration,
+    /// How often a subscription reads its table in full again, to carry deletes where the source cannot tell
+    /// them and to repair anything a change column missed (default 1 hour).
+    pub sync_full_pass_every: std::time::Duration,
+    /// Rows per sync batch (default 5,000; the provider's node caps it with its `max_sync_rows`).
+    pub sync_batch_rows: u32,
 }
 
 impl Config {
@@ -34,6 +41,9 @@ impl Config {
             rules: RuleSet::national_2025(),
             session_seconds: 8 * 3600,
             node_timeout: std::time::Duration::from_secs(10),
+            sync_poll: std::time::Duration::from_secs(1),
+            sync_full_pass_every: std::time::Duration::from_secs(3600),
+            sync_batch_rows: 5000,
         }
     }
 }
@@ -58,6 +68,8 @@ pub struct Platform {
     pub(crate) hot: Arc<crate::cache::HotPath>,
     /// Grants' daily usage, for quotas.
     pub(crate) usage: Arc<crate::exchange::usage::Usage>,
+    /// The workers delivering active subscriptions.
+    pub sync: Arc<crate::exchange::sync::Workers>,
 }
 
 impl Platform {
@@ -92,6 +104,7 @@ impl Platform {
             subject_key,
             hot: Arc::default(),
             usage: Arc::default(),
+            sync: Arc::default(),
         };
         platform.ensure_index().await?;
         Ok(platform)

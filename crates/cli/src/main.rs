@@ -88,6 +88,15 @@ struct StoreArgs {
     /// How long a data request waits for the provider's node, in seconds (then 504).
     #[arg(long, default_value_t = 10, env = "SHUQIAO_NODE_TIMEOUT_SECONDS")]
     node_timeout_seconds: u64,
+    /// How often a caught-up subscription asks for changes, in milliseconds.
+    #[arg(long, default_value_t = 1000, env = "SHUQIAO_SYNC_POLL_MS")]
+    sync_poll_ms: u64,
+    /// How often a subscription reads its table in full again (deletes, repairs), in seconds.
+    #[arg(long, default_value_t = 3600, env = "SHUQIAO_SYNC_FULL_PASS_SECONDS")]
+    sync_full_pass_seconds: u64,
+    /// Rows per table-sync batch.
+    #[arg(long, default_value_t = 5000, env = "SHUQIAO_SYNC_BATCH_ROWS")]
+    sync_batch_rows: u32,
 }
 
 #[derive(Args, Clone)]
@@ -196,6 +205,18 @@ fn config(args: &StoreArgs) -> anyhow::Result<Config> {
         anyhow::bail!("--node-timeout-seconds must be at least 1");
     }
     cfg.node_timeout = std::time::Duration::from_secs(args.node_timeout_seconds);
+    if !(10..=600_000).contains(&args.sync_poll_ms) {
+        anyhow::bail!("--sync-poll-ms must be between 10 and 600000");
+    }
+    cfg.sync_poll = std::time::Duration::from_millis(args.sync_poll_ms);
+    if args.sync_full_pass_seconds < 1 {
+        anyhow::bail!("--sync-full-pass-seconds must be at least 1");
+    }
+    cfg.sync_full_pass_every = std::time::Duration::from_secs(args.sync_full_pass_seconds);
+    if !(1..=100_000).contains(&args.sync_batch_rows) {
+        anyhow::bail!("--sync-batch-rows must be between 1 and 100000");
+    }
+    cfg.sync_batch_rows = args.sync_batch_rows;
     if let Some(path) = &args.rules {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read the rule set {}: {e}", path.display()))?;
@@ -372,12 +393,14 @@ async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     }
     state.set_ready(platform.clone());
     let background = tokio::spawn(background(platform.clone(), stop_rx.clone()));
+    let sync = tokio::spawn(shuqiao_app::exchange::sync::supervise(platform.clone(), wait_stop(stop_rx.clone())));
     println!("就绪 ready: http://{local}/  API: http://{local}/api/v1/");
     let _ = wait_stop(stop_rx).await;
     // Node connections are long-lived: close them so that the graceful stop does not wait for them.
     platform.nodes.close_all();
     let _ = server.await;
     let _ = background.await;
+    let _ = sync.await;
     // Requests that finished while the server drained were counted after the background loop's last write.
     if let Err(e) = shuqiao_app::exchange::usage::flush(&platform).await {
         tracing::warn!(error = %e, "could not write grants' usage counts at stop");

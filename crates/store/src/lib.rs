@@ -11,6 +11,7 @@ pub mod files;
 pub mod idempotency;
 mod migrate;
 pub mod sharing;
+pub mod sync;
 
 use std::path::Path;
 use std::time::Duration;

@@ -19,6 +19,7 @@ const FILES: &str = include_str!("../migrations/0005_files.sql");
 const BUS_SQLITE: &str = include_str!("../migrations/0006_bus_sqlite.sql");
 const BUS_POSTGRES: &str = include_str!("../migrations/0006_bus_postgres.sql");
 const ACCESS_INDEX: &str = include_str!("../migrations/0007_access_index.sql");
+const SYNC: &str = include_str!("../migrations/0008_sync.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
@@ -28,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, sqlite: FILES, postgres: FILES },
     Migration { version: 6, sqlite: BUS_SQLITE, postgres: BUS_POSTGRES },
     Migration { version: 7, sqlite: ACCESS_INDEX, postgres: ACCESS_INDEX },
+    Migration { version: 8, sqlite: SYNC, postgres: SYNC },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

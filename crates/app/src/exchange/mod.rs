@@ -10,5 +10,6 @@ pub mod nodes;
 mod proxy;
 pub mod registry;
 pub mod subject;
+pub mod sync;
 pub mod usage;
 pub mod volume;

@@ -85,7 +85,7 @@ impl std::fmt::Debug for Registry {
 pub enum After {
     Continue,
     /// Send this frame back (e.g. a pong).
-    Reply(Frame),
+    Reply(Box<Frame>),
 }
 
 impl Registry {
@@ -220,7 +220,7 @@ pub async fn on_frame(p: &Platform, conn: &Connection, frame: Frame) -> After {
         }
         Frame::Ping { at } => {
             super::nodes::touch(p, &conn.node_id, None, None).await;
-            After::Reply(Frame::Pong { at })
+            After::Reply(Box::new(Frame::Pong { at }))
         }
         Frame::Pong { .. } => {
             super::nodes::touch(p, &conn.node_id, None, None).await;

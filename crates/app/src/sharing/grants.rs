@@ -234,7 +234,13 @@ pub async fn act(
     let from = change(&mut g, action, reason.clone(), Person::from(who), &now)?;
     save(&mut tx, &g, from).await?;
     audit(&mut tx, p, &Actor::from(who), &g, action.as_str(), json!({"reason": reason, "from": from.as_str()})).await?;
+    let subscriptions = shuqiao_store::sync::live_of_grant(&mut tx, &g.id).await?;
     shuqiao_store::commit(tx).await?;
+    // Delivery stops at once: the workers of the grant's subscriptions end now (and start again held, or delivering).
+    for s in &subscriptions {
+        p.sync.stop(s);
+    }
+    p.sync.wake();
     Ok(g)
 }
 

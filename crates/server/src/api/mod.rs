@@ -9,6 +9,7 @@ mod files;
 mod meta;
 mod nodes;
 mod sharing;
+mod sync;
 
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -162,6 +163,35 @@ pub const ROUTES: &[RouteDoc] = &[
         "接口服务 Call the provider's upstream API through the gateway",
         "data",
     ),
+    created(json(r(
+        "post",
+        "/subscriptions",
+        "订阅库表 Subscribe a table of your node to a grant with the sync mode: {grant, node, target_table} (consumer)",
+        "data",
+    ))),
+    r("get", "/subscriptions", "订阅列表 Subscriptions of the caller's department (consumer or provider)", "data"),
+    r("get", "/subscriptions/{id}", "订阅详情 State, checkpoint, lag, last error", "data"),
+    r(
+        "get",
+        "/subscriptions/{id}/batches",
+        "交付批次 Provenance of each batch: read, published, applied, checksum",
+        "data",
+    ),
+    r("post", "/subscriptions/{id}/pause", "暂停订阅 Pause delivery (consumer, authority)", "data"),
+    r("post", "/subscriptions/{id}/resume", "恢复订阅 Resume delivery (consumer, authority)", "data"),
+    r(
+        "post",
+        "/subscriptions/{id}/cancel",
+        "取消订阅 Cancel; undelivered batches are dropped (consumer, authority)",
+        "data",
+    ),
+    json(r(
+        "post",
+        "/catalog/{class}/{seq}/recall",
+        "召回 Withdraw erroneous delivered records: {keys?: [{key item: value}], reason}; subscribers get the \
+         correction (provider reviewer or administrator)",
+        "exchange",
+    )),
     r("get", "/audit/subject", "数据主体查询 Accesses that touched an ID card or credit code (auditor)", "audit"),
     r("get", "/audit/events", "审计事件 Audit events (auditor: all; a department: its own)", "audit"),
     r("get", "/audit/verify", "验证审计链 Verify the hash chain and signed checkpoints (auditor)", "audit"),
@@ -229,6 +259,14 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("patch", "/data/{class}/{seq}/api/{*path}") => patch(data::api),
         ("delete", "/data/{class}/{seq}/api/{*path}") => delete(data::api),
         ("get", "/audit/subject") => get(data::audit_subject),
+        ("post", "/subscriptions") => post(sync::create),
+        ("get", "/subscriptions") => get(sync::list),
+        ("get", "/subscriptions/{id}") => get(sync::get),
+        ("get", "/subscriptions/{id}/batches") => get(sync::batches),
+        ("post", "/subscriptions/{id}/pause") => post(sync::pause),
+        ("post", "/subscriptions/{id}/resume") => post(sync::resume),
+        ("post", "/subscriptions/{id}/cancel") => post(sync::cancel),
+        ("post", "/catalog/{class}/{seq}/recall") => post(sync::recall),
         ("get", "/rules") => get(meta::rules),
         ("get", "/calendar/deadline") => get(meta::deadline),
         ("get", "/openapi.json") => get(meta::openapi),

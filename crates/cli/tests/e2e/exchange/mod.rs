@@ -17,6 +17,7 @@ mod files;
 mod gateway;
 mod hostile_node;
 mod platform;
+mod sync;
 
 const USERS: [&str; 10] = [
     "gat_admin",

@@ -1,0 +1,1307 @@
+//! Table sync (库表交换, SPEC §7): subscriptions and their delivery.
+//!
+//! A consumer department subscribes a table of its own node to a grant with the `sync` mode
+//! (`POST /subscriptions {grant, node, target_table}`). Each active subscription has a worker with two halves
+//! joined by the bus (stream `subscription:<id>`):
+//!
+//! - the **producer** reads the provider's table through the provider's node — a full pass in key order first
+//!   (after reading the change column's high-water mark), each page a batch that also carries its key range so
+//!   that rows the source no longer has are deleted; then the changes after the position by the mount's change
+//!   column; and a full pass again every `sync_full_pass_every` (deletes where the source cannot tell them,
+//!   repairs of anything a change column missed). Only granted items are read; they are masked per the grant
+//!   before the batch is published, with the keyed hashes of the subjects it touches;
+//! - the **deliverer** takes the unacknowledged batches in order, writes the audit event of each before it leaves,
+//!   sends it to the consumer's node, which applies batch and checkpoint in one transaction of the target
+//!   database, and then acknowledges it on the bus.
+//!
+//! A crash anywhere repeats at most the batches after the consumer's checkpoint, which the node's checkpoint makes
+//! idempotent; a producer that loses its position reads the same rows again, which upserts and key-range deletes
+//! absorb. Delivery stops at once when the grant is suspended, revoked or expired, or the subscription paused;
+//! items no longer granted are dropped from the target.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use shuqiao_domain::FieldError;
+use shuqiao_domain::codes::ResourceCode;
+use shuqiao_domain::entry::{Entry, Mode};
+use shuqiao_domain::masking::{mask_value, subject_of};
+use shuqiao_domain::roles::Role;
+use shuqiao_domain::sharing::{GrantStatus, MaskRule};
+use shuqiao_exchange::{FailCode, Filter, KeyRange, Reply, Request, SyncColumn};
+use shuqiao_store::sync::{self as store, BatchRow, SubscriptionRow};
+use shuqiao_store::ts;
+
+use super::bus::{Bus, StoreBus};
+use super::mounts::{Mount, Serving, serving_state};
+use crate::audit::{Actor, AuditEvent, record};
+use crate::platform::Principal;
+use crate::sharing::grants::GrantView;
+use crate::sharing::{member_of, sees};
+use crate::{AppError, Platform, Result};
+
+pub const ACTIVE: &str = "active";
+pub const PAUSED: &str = "paused";
+pub const CANCELLED: &str = "cancelled";
+
+/// Batches published and not yet applied before the producer waits for the consumer.
+const MAX_PENDING: u64 = 4;
+/// How long a consumer's node may take to apply one batch.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `POST /subscriptions` as sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    pub grant: Option<String>,
+    pub node: Option<String>,
+    pub target_table: Option<String>,
+}
+
+/// One subscribed item: the target column is the item's name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncItem {
+    pub item: String,
+    /// The provider's source column.
+    pub column: String,
+    pub data_type: String,
+    pub length: Option<u32>,
+    pub mask: MaskRule,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading the whole table in key order.
+    #[default]
+    Full,
+    /// Reading the rows changed after a position.
+    Changes,
+}
+
+/// Where the producer stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub phase: Phase,
+    /// Full passes finished.
+    pub passes: u64,
+    /// Full pass: the last key read (`None`: the pass starts at the beginning).
+    pub after: Option<Vec<Value>>,
+    /// Full pass: the change column's high-water mark read before the pass began (`None` until read).
+    pub watermark: Option<Value>,
+    pub pass_started_at: Option<String>,
+    /// Changes: the last position read, `[change value, key values…]` (or `[change value]`: from that value on).
+    pub change_after: Option<Vec<Value>>,
+    pub last_full_at: Option<String>,
+    /// When the producer last found nothing newer at the provider.
+    pub caught_up_at: Option<String>,
+}
+
+/// What a subscription keeps besides its indexed columns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Data {
+    pub items: Vec<SyncItem>,
+    /// The key items (the mount's key columns), in key order.
+    pub key_items: Vec<String>,
+    pub change_column: Option<String>,
+    pub progress: Progress,
+    /// Items dropped from the target since the last batch (sent with the next one).
+    #[serde(default)]
+    pub dropped: Vec<String>,
+    pub applied_seq: u64,
+    pub applied_at: Option<String>,
+    pub rows_upserted: u64,
+    pub rows_deleted: u64,
+    /// Why delivery is held (grant not usable, mount not ready), if it is.
+    pub held: Option<String>,
+}
+
+/// A batch as published on the bus (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// `full`, `changes`, `recall` or `schema`.
+    pub kind: String,
+    /// Item names, the target's columns.
+    pub columns: Vec<String>,
+    pub upserts: Vec<Vec<Value>>,
+    pub deletes: Vec<Vec<Value>>,
+    pub range: Option<KeyRange>,
+    pub drop_columns: Vec<String>,
+    pub subjects: Vec<String>,
+    pub read_at: String,
+    /// Recall: the provider's reason.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lag {
+    /// Rows read from the provider and not yet applied by the consumer.
+    pub rows: i64,
+    /// Age of the oldest such row's batch, or time since the provider was last found caught up.
+    pub seconds: i64,
+    pub batches: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionView {
+    pub id: String,
+    pub grant: String,
+    pub consumer: String,
+    pub provider: String,
+    pub resource: String,
+    pub node: String,
+    pub target_table: String,
+    pub state: String,
+    pub items: Vec<String>,
+    pub key_items: Vec<String>,
+    pub phase: Phase,
+    pub full_passes: u64,
+    /// The last batch the consumer's node applied.
+    pub checkpoint: u64,
+    /// The last batch published.
+    pub published: u64,
+    pub lag: Lag,
+    pub rows_upserted: u64,
+    pub rows_deleted: u64,
+    pub last_applied_at: Option<String>,
+    pub caught_up_at: Option<String>,
+    pub last_full_pass_at: Option<String>,
+    /// Why delivery is held, if it is (e.g. the grant is suspended).
+    pub held: Option<String>,
+    pub last_error: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchView {
+    pub seq: i64,
+    pub kind: String,
+    pub upserts: i64,
+    pub deletes: i64,
+    pub checksum: String,
+    /// Provenance: read from the provider's node, published on the platform's bus, applied by the consumer's node.
+    pub provider: String,
+    pub consumer: String,
+    pub read_at: String,
+    pub published_at: String,
+    pub applied_at: Option<String>,
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("订阅不存在 (no such subscription)".into())
+}
+
+pub fn stream(id: &str) -> String {
+    format!("subscription:{id}")
+}
+
+fn parse(row: &SubscriptionRow) -> Result<Data> {
+    crate::sharing::from_json("subscription", &row.data)
+}
+
+fn to_text(d: &Data) -> Result<String> {
+    serde_json::to_string(d).map_err(|e| AppError::Internal(e.into()))
+}
+
+async fn view(p: &Platform, row: SubscriptionRow) -> Result<SubscriptionView> {
+    let d = parse(&row)?;
+    let state = StoreBus::new(p.store.clone()).state(&stream(&row.id)).await?;
+    let (rows, oldest) = {
+        let mut c = p.store.reader().await?;
+        store::unapplied(&mut c, &row.id).await?
+    };
+    let now = p.now();
+    let age = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .map(|t| (now - t).whole_seconds().max(0))
+    };
+    // Seconds since the oldest row not yet applied was read; before the first batch, since the subscription began.
+    let seconds = match age(&oldest) {
+        Some(s) if rows > 0 => s,
+        _ if d.applied_seq == 0 && row.state == ACTIVE => age(&Some(row.created_at.clone())).unwrap_or(0),
+        _ => 0,
+    };
+    Ok(SubscriptionView {
+        id: row.id,
+        grant: row.grant_id,
+        consumer: row.consumer,
+        provider: row.provider,
+        resource: row.resource,
+        node: row.node,
+        target_table: row.target_table,
+        state: row.state,
+        items: d.items.iter().map(|i| i.item.clone()).collect(),
+        key_items: d.key_items.clone(),
+        phase: d.progress.phase,
+        full_passes: d.progress.passes,
+        checkpoint: d.applied_seq,
+        published: state.last,
+        lag: Lag { rows, seconds, batches: state.last.saturating_sub(d.applied_seq) },
+        rows_upserted: d.rows_upserted,
+        rows_deleted: d.rows_deleted,
+        last_applied_at: d.applied_at,
+        caught_up_at: d.progress.caught_up_at,
+        last_full_pass_at: d.progress.last_full_at,
+        held: d.held,
+        last_error: row.last_error,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// `[schema.]table`: letters, digits and underscores, not starting with a digit, at most 63 characters each.
+fn valid_table(name: &str) -> bool {
+    let part = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !s.as_bytes()[0].is_ascii_digit()
+    };
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() <= 2 && parts.iter().all(|p| part(p)) && !name.to_ascii_lowercase().starts_with("shuqiao_")
+}
+
+fn usable(g: &GrantView, today: time::Date) -> std::result::Result<(), String> {
+    if g.status != GrantStatus::Active {
+        return Err(format!(
+            "授权状态为 {}，暂停交付 (the grant is {}; delivery is held)",
+            g.status.as_str(),
+            g.status.as_str()
+        ));
+    }
+    if g.valid_until < today {
+        return Err(format!(
+            "授权已于 {} 到期，暂停交付 (the grant expired on {}; delivery is held)",
+            g.valid_until, g.valid_until
+        ));
+    }
+    if !g.modes.contains(&Mode::Sync) {
+        return Err("授权不包含 sync 方式 (the grant does not allow the `sync` mode)".into());
+    }
+    Ok(())
+}
+
+async fn grant_of(p: &Platform, id: &str) -> Result<Option<GrantView>> {
+    let mut c = p.store.reader().await?;
+    match shuqiao_store::sharing::get_grant(&mut c, id).await? {
+        Some(row) => Ok(Some(crate::sharing::grants::parse(&row)?)),
+        None => Ok(None),
+    }
+}
+
+/// The subscribed items of a grant on a mount: granted, mapped by the mount; the key items first checked.
+fn items_of(entry: &Entry, g: &GrantView, mount: &Mount) -> Result<(Vec<SyncItem>, Vec<String>)> {
+    let mut errors = Vec::new();
+    let by_column: BTreeMap<&str, &str> = mount.column_map.iter().map(|(i, c)| (c.as_str(), i.as_str())).collect();
+    let mut key_items = Vec::new();
+    for k in &mount.key_columns {
+        match by_column.get(k.as_str()) {
+            Some(item) if g.items.iter().any(|i| i == item) => {
+                let rule = g.masking.get(*item).copied().unwrap_or(MaskRule::None);
+                if rule != MaskRule::None {
+                    errors.push(FieldError::new(
+                        "grant",
+                        format!(
+                            "主键信息项“{item}”被脱敏，无法按主键同步 (the key item “{item}” is masked; a synced table is keyed by unmasked key items)"
+                        ),
+                    ));
+                }
+                key_items.push((*item).to_owned());
+            }
+            Some(item) => errors.push(FieldError::new(
+                "grant",
+                format!("授权不包含主键信息项“{item}”，无法按主键同步 (the grant lacks the key item “{item}”)"),
+            )),
+            None => errors.push(FieldError::new(
+                "grant",
+                format!("挂接的主键列 {k} 未对应信息项 (the mount's key column {k} maps to no item)"),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut items = Vec::new();
+    for it in &entry.items {
+        if !g.items.contains(&it.name) {
+            continue;
+        }
+        let Some(column) = mount.column_map.get(&it.name) else { continue };
+        let data_type = serde_json::to_value(it.data_type)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "C".to_owned());
+        items.push(SyncItem {
+            item: it.name.clone(),
+            column: column.clone(),
+            data_type,
+            length: (it.length > 0).then_some(it.length),
+            mask: g.masking.get(&it.name).copied().unwrap_or(MaskRule::None),
+        });
+    }
+    Ok((items, key_items))
+}
+
+/// `POST /subscriptions` (the consumer department's staff).
+pub async fn create(p: &Platform, who: &Principal, input: SubscriptionInput) -> Result<SubscriptionView> {
+    who.require(&[Role::Consumer, Role::DepartmentAdmin])?;
+    let department = who.department()?.to_owned();
+    let mut errors = Vec::new();
+    let grant_id = input.grant.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if grant_id.is_empty() {
+        errors.push(FieldError::new("grant", "请指定授权 (grant is required)"));
+    }
+    let node_id = input.node.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if node_id.is_empty() {
+        errors.push(FieldError::new("node", "请指定本部门的前置节点 (node is required)"));
+    }
+    let target = input.target_table.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if !valid_table(&target) {
+        errors.push(FieldError::new(
+            "target_table",
+            "目标表名应为字母、数字、下划线（可带模式名），不以数字或 shuqiao_ 开头 (target_table: [schema.]name of letters, digits and underscores, not starting with a digit or shuqiao_)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let now = p.now();
+    let mut tx = p.store.begin().await?;
+    let grant_row = shuqiao_store::sharing::get_grant(&mut tx, &grant_id).await?;
+    let g = match grant_row {
+        Some(row) if row.consumer_department == department => crate::sharing::grants::parse(&row)?,
+        _ => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "grant",
+                "授权不存在或不属于本部门 (no such grant of your department)",
+            )]));
+        }
+    };
+    if let Err(why) = usable(&g, crate::catalog::today_cn(now)) {
+        return Err(AppError::Conflict(why));
+    }
+    let node = shuqiao_store::exchange::get_node(&mut tx, &node_id).await?;
+    match node {
+        Some(n) if n.department == department && n.status == super::nodes::ACTIVE => {}
+        _ => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "node",
+                "前置节点不存在、已吊销或不属于本部门 (no such active node of your department)",
+            )]));
+        }
+    }
+    let entry = crate::sharing::published_entry(&mut tx, &g.resource)
+        .await?
+        .ok_or_else(|| AppError::Conflict("信息资源已不再发布 (the entry is no longer published)".into()))?;
+    let mount = match serving_state(&mut tx, &g.resource).await? {
+        Serving::Ready(m) if m.kind == "table" => m,
+        Serving::Ready(_) => {
+            return Err(AppError::Conflict(
+                "该信息资源挂接的不是库表，不能订阅 (the entry's mount is not a table; nothing to subscribe)".into(),
+            ));
+        }
+        other => return Err(other.refusal()),
+    };
+    let (items, key_items) = items_of(&entry, &g, &mount)?;
+    if let Some(other) = store::live_on_target(&mut tx, &node_id, &target).await? {
+        return Err(AppError::Conflict(format!(
+            "该节点的目标表已有订阅 {other} 在写入 (subscription {other} already writes this table on this node)"
+        )));
+    }
+    let data = Data { items, key_items, change_column: mount.change_column.clone(), ..Data::default() };
+    let at = ts(now);
+    let row = SubscriptionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        grant_id: g.id.clone(),
+        consumer: department.clone(),
+        provider: g.provider.id.clone(),
+        resource: g.resource.clone(),
+        node: node_id,
+        target_table: target,
+        state: ACTIVE.into(),
+        data: to_text(&data)?,
+        last_error: None,
+        created_by: who.id.clone(),
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    store::insert(&mut tx, &row).await?;
+    let ev = AuditEvent::new("sync.subscribe", format!("subscription:{}", row.id))
+        .department(department)
+        .resource(row.resource.clone())
+        .purpose(format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text))
+        .detail(json!({"grant": g.id, "node": row.node, "target_table": row.target_table,
+                       "items": data.items.iter().map(|i| &i.item).collect::<Vec<_>>()}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
+    shuqiao_store::commit(tx).await?;
+    p.sync.wake();
+    view(p, row).await
+}
+
+async fn visible(p: &Platform, who: &Principal, id: &str) -> Result<SubscriptionRow> {
+    let mut c = p.store.reader().await?;
+    let row = store::get(&mut c, id).await?.ok_or_else(not_found)?;
+    if !sees(who, &row.consumer, Some(&row.provider)) {
+        return Err(not_found());
+    }
+    Ok(row)
+}
+
+/// `GET /subscriptions/{id}`: the consumer, the provider and the authority.
+pub async fn get(p: &Platform, who: &Principal, id: &str) -> Result<SubscriptionView> {
+    let row = visible(p, who, id).await?;
+    view(p, row).await
+}
+
+/// `GET /subscriptions`: the caller's department's (as consumer or provider); every one for the authority.
+pub async fn list(p: &Platform, who: &Principal, after: Option<&str>, limit: i64) -> Result<Vec<SubscriptionView>> {
+    let department = if who.has(Role::Authority) { None } else { Some(who.department()?) };
+    let rows = {
+        let mut c = p.store.reader().await?;
+        store::list(&mut c, department, after, limit).await?
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(view(p, r).await?);
+    }
+    Ok(out)
+}
+
+/// `GET /subscriptions/{id}/batches`: provenance of each batch.
+pub async fn batches(p: &Platform, who: &Principal, id: &str, after: i64, limit: i64) -> Result<Vec<BatchView>> {
+    let row = visible(p, who, id).await?;
+    let mut c = p.store.reader().await?;
+    let rows = store::batches(&mut c, id, after, limit.clamp(1, 1000)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|b| BatchView {
+            seq: b.seq,
+            kind: b.kind,
+            upserts: b.upserts,
+            deletes: b.deletes,
+            checksum: b.checksum,
+            provider: row.provider.clone(),
+            consumer: row.consumer.clone(),
+            read_at: b.read_at,
+            published_at: b.published_at,
+            applied_at: b.applied_at,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+/// `POST /subscriptions/{id}/pause|resume|cancel` (the consumer's staff; the authority).
+pub async fn act(p: &Platform, who: &Principal, id: &str, action: Action) -> Result<SubscriptionView> {
+    let mut tx = p.store.begin().await?;
+    let row = store::get(&mut tx, id).await?.ok_or_else(not_found)?;
+    if !sees(who, &row.consumer, Some(&row.provider)) {
+        return Err(not_found());
+    }
+    let staff = member_of(who, &row.consumer) && (who.has(Role::Consumer) || who.has(Role::DepartmentAdmin));
+    if !staff && !who.has(Role::Authority) {
+        return Err(AppError::Forbidden(
+            "只有订阅部门的人员或共享主管部门可以变更订阅 (only the subscribing department or the authority)".into(),
+        ));
+    }
+    let next = match (action, row.state.as_str()) {
+        (Action::Pause, ACTIVE) => PAUSED,
+        (Action::Resume, PAUSED) => ACTIVE,
+        (Action::Cancel, ACTIVE | PAUSED) => CANCELLED,
+        (_, from) => {
+            return Err(AppError::Conflict(format!("订阅状态为 {from}，不能执行该操作 (the subscription is {from})")));
+        }
+    };
+    let at = ts(p.now());
+    store::set_state(&mut tx, id, next, &at).await?;
+    let name = match action {
+        Action::Pause => "sync.pause",
+        Action::Resume => "sync.resume",
+        Action::Cancel => "sync.cancel",
+    };
+    let ev = AuditEvent::new(name, format!("subscription:{id}"))
+        .department(row.consumer.clone())
+        .resource(row.resource.clone())
+        .detail(json!({"from": row.state, "to": next}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
+    shuqiao_store::commit(tx).await?;
+    if next != ACTIVE {
+        p.sync.stop(id);
+    }
+    if next == CANCELLED {
+        // Undelivered batches of a cancelled subscription are never sent: drop them.
+        StoreBus::new(p.store.clone()).delete(&stream(id)).await?;
+    }
+    p.sync.wake();
+    get(p, who, id).await
+}
+
+/// `POST /catalog/{class}/{seq}/recall` as sent: the keys of the erroneous records (key item → value, one map per
+/// record), or none to withdraw everything delivered (a full pass is sent again).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecallInput {
+    pub keys: Option<Vec<BTreeMap<String, Value>>>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecallView {
+    pub resource: String,
+    pub subscriptions: Vec<String>,
+    pub records: usize,
+    pub reason: String,
+}
+
+/// `POST /catalog/{class}/{seq}/recall` (召回, the provider's reviewers and administrators): the named records
+/// are read again from the source and sent to every live subscription of the resource as a correction (rows the
+/// source no longer has are deleted); without keys, every subscription reads the whole table again.
+pub async fn recall(p: &Platform, who: &Principal, code: ResourceCode, input: RecallInput) -> Result<RecallView> {
+    who.require(&[Role::Reviewer, Role::DepartmentAdmin])?;
+    let department = who.department()?.to_owned();
+    let resource = code.to_string();
+    let mut errors = Vec::new();
+    let reason = input.reason.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if reason.is_empty() {
+        errors.push(FieldError::new("reason", "请说明召回原因 (reason is required)"));
+    }
+    let keys = input.keys.unwrap_or_default();
+    if keys.len() > 1000 {
+        errors.push(FieldError::new("keys", "一次最多召回1000条记录 (at most 1000 records per recall)"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut c = p.store.reader().await?;
+    let entry =
+        crate::sharing::published_entry(&mut c, &resource).await?.filter(|e| e.provider.id == department).ok_or_else(
+            || AppError::NotFound("信息资源不存在或不由本部门提供 (no such entry of your department)".into()),
+        )?;
+    let mount = match serving_state(&mut c, &resource).await? {
+        Serving::Ready(m) if m.kind == "table" => m,
+        _ => {
+            return Err(AppError::Conflict("该信息资源没有可用的库表挂接 (the entry has no ready table mount)".into()));
+        }
+    };
+    let key_items: Vec<String> = mount
+        .key_columns
+        .iter()
+        .filter_map(|k| mount.column_map.iter().find(|(_, col)| *col == k).map(|(i, _)| i.clone()))
+        .collect();
+    for (n, k) in keys.iter().enumerate() {
+        if key_items.iter().any(|i| !k.contains_key(i)) || k.len() != key_items.len() {
+            errors.push(FieldError::new(
+                format!("keys[{n}]"),
+                format!("每条记录应给出且只给出主键信息项：{} (name exactly the key items)", key_items.join("、")),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let live: Vec<SubscriptionRow> = {
+        let ids = shuqiao_store::sync::list(&mut c, Some(&department), None, 1000).await?;
+        ids.into_iter().filter(|s| s.resource == resource && s.state != CANCELLED).collect()
+    };
+    drop(c);
+    let mut done = Vec::new();
+    for sub in &live {
+        let mut d = parse(sub)?;
+        if keys.is_empty() {
+            // The whole table again: a new full pass replaces every delivered row, deleting what the source lacks.
+            d.progress.phase = Phase::Full;
+            d.progress.after = None;
+            d.progress.watermark = None;
+            d.progress.pass_started_at = None;
+        } else {
+            let batch = recall_batch(p, &mount, &d, &keys, &reason).await?;
+            publish(p, sub, &batch).await?;
+        }
+        let mut tx = p.store.begin().await?;
+        if keys.is_empty() {
+            store::set_data(&mut tx, &sub.id, &to_text(&d)?, sub.last_error.as_deref(), &ts(p.now())).await?;
+        }
+        let ev = AuditEvent::new("sync.recall", format!("subscription:{}", sub.id))
+            .department(department.clone())
+            .resource(resource.clone())
+            .detail(
+                json!({"reason": reason, "records": keys.len(), "whole": keys.is_empty(), "consumer": sub.consumer}),
+            );
+        record(&mut tx, p, &Actor::from(who), ev).await?;
+        shuqiao_store::commit(tx).await?;
+        done.push(sub.id.clone());
+    }
+    if live.is_empty() {
+        let mut tx = p.store.begin().await?;
+        let ev = AuditEvent::new("sync.recall", format!("entry:{resource}"))
+            .department(department.clone())
+            .resource(resource.clone())
+            .detail(json!({"reason": reason, "records": keys.len(), "subscriptions": 0}));
+        record(&mut tx, p, &Actor::from(who), ev).await?;
+        shuqiao_store::commit(tx).await?;
+    }
+    let _ = entry;
+    p.sync.wake();
+    Ok(RecallView { resource, subscriptions: done, records: keys.len(), reason })
+}
+
+/// The named records as the source has them now: upserts for those it has, deletes for the rest.
+async fn recall_batch(
+    p: &Platform,
+    mount: &Mount,
+    d: &Data,
+    keys: &[BTreeMap<String, Value>],
+    reason: &str,
+) -> Result<Batch> {
+    let (source, table) = mount.table();
+    let asked: Vec<String> = d.items.iter().map(|i| i.column.clone()).collect();
+    let key_cols: Vec<String> =
+        d.key_items.iter().filter_map(|k| d.items.iter().find(|i| &i.item == k).map(|i| i.column.clone())).collect();
+    let mut upserts = Vec::new();
+    let mut deletes = Vec::new();
+    let mut subjects = BTreeSet::new();
+    let key = p.subject_key.bytes();
+    for k in keys {
+        let filters: Vec<Filter> = d
+            .key_items
+            .iter()
+            .zip(&key_cols)
+            .map(|(item, col)| Filter {
+                column: col.clone(),
+                value: shuqiao_domain::masking::value_text(k.get(item).unwrap_or(&Value::Null)),
+            })
+            .collect();
+        let req = Request::Query {
+            source: source.clone(),
+            table: table.clone(),
+            columns: asked.clone(),
+            key_columns: mount.key_columns.clone(),
+            filters,
+            after: None,
+            limit: 2,
+        };
+        let reply = ask(p, &mount.node, req, p.config.node_timeout).await?;
+        let rows = checked_rows(reply, &asked, 2, false)?;
+        match rows.into_iter().next() {
+            Some(row) => upserts.push(mask_row(d, key, &row, &mut subjects)),
+            None => {
+                deletes.push(d.key_items.iter().map(|item| k.get(item).cloned().unwrap_or(Value::Null)).collect());
+            }
+        }
+    }
+    Ok(Batch {
+        kind: "recall".into(),
+        columns: d.items.iter().map(|i| i.item.clone()).collect(),
+        upserts,
+        deletes,
+        range: None,
+        drop_columns: Vec::new(),
+        subjects: subjects.into_iter().collect(),
+        read_at: ts(p.now()),
+        reason: Some(reason.to_owned()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Delivery
+
+/// The running workers, one per active subscription.
+#[derive(Default)]
+pub struct Workers {
+    running: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Workers {
+    /// Asks the supervisor to look at the subscriptions now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops a subscription's worker at once (paused, cancelled, grant withdrawn).
+    pub fn stop(&self, id: &str) {
+        if let Ok(mut r) = self.running.lock()
+            && let Some(h) = r.remove(id)
+        {
+            h.abort();
+        }
+    }
+
+    pub fn stop_all(&self) {
+        if let Ok(mut r) = self.running.lock() {
+            for (_, h) in r.drain() {
+                h.abort();
+            }
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.running.lock().map(|r| r.values().filter(|h| !h.is_finished()).count()).unwrap_or(0)
+    }
+}
+
+/// Starts a worker for every active subscription that has none; runs until `stop` completes.
+pub async fn supervise(p: Platform, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        if let Err(e) = start_workers(&p).await {
+            tracing::warn!(error = %e, "could not look at the subscriptions");
+        }
+        tokio::select! {
+            () = &mut stop => break,
+            () = p.sync.wake.notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+    p.sync.stop_all();
+}
+
+async fn start_workers(p: &Platform) -> Result<()> {
+    let ids = {
+        let mut c = p.store.reader().await?;
+        store::ids_in_state(&mut c, ACTIVE).await?
+    };
+    let Ok(mut running) = p.sync.running.lock() else { return Ok(()) };
+    running.retain(|id, h| {
+        let keep = !h.is_finished() && ids.contains(id);
+        if !keep {
+            h.abort();
+        }
+        keep
+    });
+    for id in ids {
+        if !running.contains_key(&id) {
+            let (pp, sid) = (p.clone(), id.clone());
+            running.insert(id, tokio::spawn(async move { worker(pp, sid).await }));
+        }
+    }
+    Ok(())
+}
+
+/// Why a step did not run.
+enum Hold {
+    /// The subscription is no longer active: the worker ends.
+    Stop,
+    /// Nothing to do now.
+    Idle,
+}
+
+async fn worker(p: Platform, id: String) {
+    tracing::info!(subscription = %id, "sync worker started");
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let produce = half(&p, &id, &wake, Half::Produce);
+    let deliver = half(&p, &id, &wake, Half::Deliver);
+    tokio::join!(produce, deliver);
+    tracing::info!(subscription = %id, "sync worker stopped");
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Half {
+    Produce,
+    Deliver,
+}
+
+async fn half(p: &Platform, id: &str, wake: &tokio::sync::Notify, which: Half) {
+    let mut failures: u32 = 0;
+    let mut confirmed: Option<u64> = None;
+    loop {
+        let step = match which {
+            Half::Produce => produce(p, id).await,
+            Half::Deliver => deliver(p, id, &mut confirmed).await,
+        };
+        match step {
+            Ok(None) => {
+                failures = 0;
+                // The other half may have work now.
+                wake.notify_one();
+            }
+            Ok(Some(Hold::Stop)) => {
+                wake.notify_one();
+                return;
+            }
+            Ok(Some(Hold::Idle)) => {
+                failures = 0;
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(p.config.sync_poll) => {}
+                }
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                confirmed = None;
+                let message = e.to_string();
+                tracing::warn!(subscription = %id, half = ?which, error = %message, "sync step failed");
+                if let Ok(mut c) = p.store.reader().await {
+                    let _ = store::set_error(&mut c, id, Some(&message)).await;
+                }
+                let backoff = Duration::from_millis(200u64.saturating_mul(1 << failures.min(5)));
+                tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
+            }
+        }
+    }
+}
+
+/// The subscription if it is active, with its data.
+async fn load(p: &Platform, id: &str) -> Result<Option<(SubscriptionRow, Data)>> {
+    let mut c = p.store.reader().await?;
+    match store::get(&mut c, id).await? {
+        Some(row) if row.state == ACTIVE => {
+            let d = parse(&row)?;
+            Ok(Some((row, d)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Checks the grant and the mount; records why delivery is held when it is. `Ok(None)`: held.
+async fn ready(p: &Platform, row: &SubscriptionRow, d: &Data) -> Result<Option<(GrantView, Arc<Mount>)>> {
+    let today = crate::catalog::today_cn(p.now());
+    let held = match grant_of(p, &row.grant_id).await? {
+        None => Err("授权不存在 (the grant no longer exists)".to_owned()),
+        Some(g) => match usable(&g, today) {
+            Err(why) => Err(why),
+            Ok(()) => {
+                let mut c = p.store.reader().await?;
+                match serving_state(&mut c, &row.resource).await? {
+                    Serving::Ready(m) if m.kind == "table" => Ok((g, m)),
+                    other => Err(other.refusal().to_string()),
+                }
+            }
+        },
+    };
+    let why = held.as_ref().err().cloned();
+    if why != d.held {
+        let mut fresh = d.clone();
+        fresh.held = why;
+        let mut tx = p.store.begin().await?;
+        // Re-read inside the transaction: the other half may have moved on.
+        if let Some(cur) = store::get(&mut tx, &row.id).await? {
+            let mut cur_d = parse(&cur)?;
+            cur_d.held = fresh.held.clone();
+            store::set_data(&mut tx, &row.id, &to_text(&cur_d)?, cur.last_error.as_deref(), &ts(p.now())).await?;
+        }
+        shuqiao_store::commit(tx).await?;
+    }
+    Ok(held.ok())
+}
+
+/// Applies `f` to the subscription's data in one transaction (the two halves write different parts).
+async fn update(p: &Platform, id: &str, clear_error: bool, f: impl FnOnce(&mut Data)) -> Result<()> {
+    let mut tx = p.store.begin().await?;
+    let Some(cur) = store::get(&mut tx, id).await? else { return Ok(()) };
+    let mut d = parse(&cur)?;
+    f(&mut d);
+    let err = if clear_error { None } else { cur.last_error.clone() };
+    store::set_data(&mut tx, id, &to_text(&d)?, err.as_deref(), &ts(p.now())).await?;
+    shuqiao_store::commit_append(tx).await?;
+    Ok(())
+}
+
+async fn ask(p: &Platform, node: &str, req: Request, timeout: Duration) -> Result<Reply> {
+    match p.nodes.request(node, req, timeout).await {
+        Ok(Reply::Failed { code, message }) => {
+            let code_s = shuqiao_domain::entry::api_str(&code).unwrap_or_default();
+            Err(match code {
+                FailCode::BadRequest | FailCode::UnknownColumn | FailCode::UnknownTable => {
+                    AppError::BadGateway(format!("节点拒绝了请求 (the node refused: {code_s}: {message})"))
+                }
+                _ => AppError::BadGateway(format!("节点无法完成请求 (the node failed: {code_s}: {message})")),
+            })
+        }
+        Ok(reply) => Ok(reply),
+        Err(e) => Err(super::mounts::node_error(e)),
+    }
+}
+
+/// Rows of a reply: exactly the asked columns (plus the change column when `change`), at most `limit`, none ragged.
+fn checked_rows(reply: Reply, asked: &[String], limit: u32, change: bool) -> Result<Vec<Vec<Value>>> {
+    let Reply::Rows { columns, rows } = reply else {
+        return Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than rows)".into()));
+    };
+    let want = asked.len() + usize::from(change);
+    if columns.len() != want || columns.iter().zip(asked).any(|(a, b)| a != b) {
+        tracing::warn!(?columns, ?asked, "a node answered other columns than asked for");
+        return Err(AppError::BadGateway(
+            "节点返回的列与请求不符，已拒绝 (the node answered other columns than asked for; refused)".into(),
+        ));
+    }
+    if rows.len() > limit as usize {
+        return Err(AppError::BadGateway(format!(
+            "节点返回的行数超过请求的上限，已拒绝 (the node answered {} rows where at most {limit} were asked for; refused)",
+            rows.len()
+        )));
+    }
+    if rows.iter().any(|r| r.len() != want) {
+        return Err(AppError::BadGateway("节点应答的行列数不一致 (ragged rows; refused)".into()));
+    }
+    Ok(rows)
+}
+
+/// A source row (the items' columns in `d.items` order) masked per the grant; subjects collected.
+fn mask_row(d: &Data, key: &[u8], row: &[Value], subjects: &mut BTreeSet<String>) -> Vec<Value> {
+    d.items
+        .iter()
+        .zip(row)
+        .map(|(it, v)| {
+            if let Some(h) = subject_of(key, &it.item, v) {
+                subjects.insert(h);
+            }
+            mask_value(it.mask, key, v)
+        })
+        .collect()
+}
+
+fn key_of(d: &Data, row: &[Value]) -> Vec<Value> {
+    d.key_items
+        .iter()
+        .map(|k| d.items.iter().position(|i| &i.item == k).and_then(|i| row.get(i)).cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Publishes a batch as the stream's next message and records its provenance.
+async fn publish(p: &Platform, row: &SubscriptionRow, batch: &Batch) -> Result<u64> {
+    let bus = StoreBus::new(p.store.clone());
+    let name = stream(&row.id);
+    let payload = serde_json::to_vec(batch).map_err(|e| AppError::Internal(e.into()))?;
+    let checksum = hex::encode(Sha256::digest(&payload));
+    let seq = bus.state(&name).await?.last + 1;
+    bus.publish(&name, seq, &payload).await?;
+    let mut tx = p.store.begin().await?;
+    store::insert_batch(
+        &mut tx,
+        &BatchRow {
+            subscription: row.id.clone(),
+            seq: i64::try_from(seq).unwrap_or(i64::MAX),
+            kind: batch.kind.clone(),
+            upserts: i64::try_from(batch.upserts.len()).unwrap_or(i64::MAX),
+            deletes: i64::try_from(batch.deletes.len()).unwrap_or(i64::MAX),
+            checksum,
+            read_at: batch.read_at.clone(),
+            published_at: ts(p.now()),
+            applied_at: None,
+        },
+    )
+    .await?;
+    shuqiao_store::commit_append(tx).await?;
+    Ok(seq)
+}
+
+/// One producer step: read one page from the provider and publish it.
+async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
+    let Some((row, mut d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
+    let Some((g, mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
+    let bus = StoreBus::new(p.store.clone());
+    if bus.state(&stream(id)).await?.pending() >= MAX_PENDING {
+        return Ok(Some(Hold::Idle));
+    }
+    // Items no longer granted (or no longer mapped) leave the subscription and the target.
+    let gone: Vec<String> = d
+        .items
+        .iter()
+        .filter(|i| !g.items.contains(&i.item) || mount.column_map.get(&i.item) != Some(&i.column))
+        .map(|i| i.item.clone())
+        .collect();
+    if !gone.is_empty() {
+        if gone.iter().any(|i| d.key_items.contains(i)) {
+            return Err(AppError::Conflict(
+                "授权或挂接已不包含主键信息项，无法继续同步 (the grant or mount no longer has the key items)".into(),
+            ));
+        }
+        d.items.retain(|i| !gone.contains(&i.item));
+        let batch = Batch {
+            kind: "schema".into(),
+            columns: d.items.iter().map(|i| i.item.clone()).collect(),
+            upserts: Vec::new(),
+            deletes: Vec::new(),
+            range: None,
+            drop_columns: gone.clone(),
+            subjects: Vec::new(),
+            read_at: ts(p.now()),
+            reason: None,
+        };
+        publish(p, &row, &batch).await?;
+        let items = d.items.clone();
+        update(p, id, false, |cur| cur.items = items).await?;
+        return Ok(None);
+    }
+    let (source, table) = mount.table();
+    let asked: Vec<String> = d.items.iter().map(|i| i.column.clone()).collect();
+    let limit = p.config.sync_batch_rows.max(1);
+    let now = p.now();
+    let mut prog = d.progress.clone();
+    let timeout = p.config.node_timeout.max(Duration::from_secs(30));
+    match prog.phase {
+        Phase::Full => {
+            if prog.after.is_none() && prog.pass_started_at.is_none() {
+                if prog.passes > 0 && d.change_column.is_none() && !due(&prog, p, now) {
+                    return Ok(Some(Hold::Idle));
+                }
+                if let Some(cc) = &d.change_column {
+                    let req =
+                        Request::Watermark { source: source.clone(), table: table.clone(), change_column: cc.clone() };
+                    let reply = ask(p, &mount.node, req, timeout).await?;
+                    let rows = checked_rows(reply, std::slice::from_ref(cc), 1, false)?;
+                    prog.watermark = rows.into_iter().next().and_then(|r| r.into_iter().next());
+                }
+                prog.pass_started_at = Some(ts(now));
+            }
+            let req = Request::Scan {
+                source,
+                table,
+                columns: asked.clone(),
+                key_columns: mount.key_columns.clone(),
+                after: prog.after.clone(),
+                limit,
+            };
+            let reply = ask(p, &mount.node, req, timeout).await?;
+            let rows = checked_rows(reply, &asked, limit, false)?;
+            let last_page = rows.len() < limit as usize;
+            let upto = if last_page { None } else { rows.last().map(|r| key_of(&d, r)) };
+            let mut subjects = BTreeSet::new();
+            let key = p.subject_key.bytes();
+            let upserts: Vec<Vec<Value>> = rows.iter().map(|r| mask_row(&d, key, r, &mut subjects)).collect();
+            let batch = Batch {
+                kind: "full".into(),
+                columns: d.items.iter().map(|i| i.item.clone()).collect(),
+                upserts,
+                deletes: Vec::new(),
+                range: Some(KeyRange { after: prog.after.clone(), upto: upto.clone() }),
+                drop_columns: Vec::new(),
+                subjects: subjects.into_iter().collect(),
+                read_at: ts(now),
+                reason: None,
+            };
+            publish(p, &row, &batch).await?;
+            if last_page {
+                prog.passes += 1;
+                prog.after = None;
+                prog.pass_started_at = None;
+                prog.last_full_at = Some(ts(now));
+                prog.caught_up_at = Some(ts(now));
+                if d.change_column.is_some() {
+                    prog.phase = Phase::Changes;
+                    // From the high-water mark on, inclusive: rows changed during the pass are read again.
+                    prog.change_after = prog.watermark.take().filter(|v| !v.is_null()).map(|v| vec![v]);
+                }
+            } else {
+                prog.after = upto;
+            }
+            update(p, id, true, |cur| cur.progress = prog).await?;
+            Ok(None)
+        }
+        Phase::Changes => {
+            let Some(cc) = d.change_column.clone() else {
+                prog.phase = Phase::Full;
+                update(p, id, false, |cur| cur.progress = prog).await?;
+                return Ok(None);
+            };
+            if due(&prog, p, now) {
+                prog.phase = Phase::Full;
+                prog.after = None;
+                prog.pass_started_at = None;
+                update(p, id, false, |cur| cur.progress = prog).await?;
+                return Ok(None);
+            }
+            let req = Request::Changes {
+                source,
+                table,
+                columns: asked.clone(),
+                key_columns: mount.key_columns.clone(),
+                change_column: cc,
+                after: prog.change_after.clone(),
+                limit,
+            };
+            let reply = ask(p, &mount.node, req, timeout).await?;
+            let rows = checked_rows(reply, &asked, limit, true)?;
+            if rows.is_empty() {
+                prog.caught_up_at = Some(ts(now));
+                update(p, id, true, |cur| cur.progress = prog).await?;
+                return Ok(Some(Hold::Idle));
+            }
+            let key = p.subject_key.bytes();
+            let mut subjects = BTreeSet::new();
+            let mut position = None;
+            let mut upserts = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let (cols, change) = r.split_at(asked.len());
+                upserts.push(mask_row(&d, key, cols, &mut subjects));
+                let mut pos = vec![change.first().cloned().unwrap_or(Value::Null)];
+                pos.extend(key_of(&d, cols));
+                position = Some(pos);
+            }
+            let caught_up = rows.len() < limit as usize;
+            let batch = Batch {
+                kind: "changes".into(),
+                columns: d.items.iter().map(|i| i.item.clone()).collect(),
+                upserts,
+                deletes: Vec::new(),
+                range: None,
+                drop_columns: Vec::new(),
+                subjects: subjects.into_iter().collect(),
+                read_at: ts(now),
+                reason: None,
+            };
+            publish(p, &row, &batch).await?;
+            prog.change_after = position;
+            if caught_up {
+                prog.caught_up_at = Some(ts(now));
+            }
+            update(p, id, true, |cur| cur.progress = prog).await?;
+            Ok(if caught_up { Some(Hold::Idle) } else { None })
+        }
+    }
+}
+
+/// Whether the next full pass is due.
+fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
+    let Some(last) = prog
+        .last_full_at
+        .as_deref()
+        .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+    else {
+        return true;
+    };
+    let every = time::Duration::try_from(p.config.sync_full_pass_every).unwrap_or(time::Duration::HOUR);
+    now - last >= every
+}
+
+/// One deliverer step: send the next unacknowledged batch to the consumer's node.
+async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<Option<Hold>> {
+    let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
+    let Some((g, _mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
+    let bus = StoreBus::new(p.store.clone());
+    let name = stream(id);
+    let state = bus.state(&name).await?;
+    let done = match *confirmed {
+        Some(c) => c,
+        None => {
+            // Where the consumer's node stands decides what comes next (after a restart or a lost connection).
+            let reply =
+                ask(p, &row.node, Request::Checkpoint { subscription: row.id.clone() }, p.config.node_timeout).await?;
+            let Reply::Checkpoint { seq } = reply else {
+                return Err(AppError::BadGateway(
+                    "节点应答类型错误 (the node answered something else than a checkpoint)".into(),
+                ));
+            };
+            if seq > state.last {
+                return Err(AppError::Conflict(format!(
+                    "订阅方节点的检查点 {seq} 超过平台已发布的批次 {} (the consumer's node reports batch {seq}, the platform published {}; refusing to continue)",
+                    state.last, state.last
+                )));
+            }
+            if seq > state.acked {
+                bus.ack(&name, seq).await?;
+            }
+            let c = seq.max(state.acked);
+            if c > d.applied_seq {
+                update(p, id, false, |cur| cur.applied_seq = cur.applied_seq.max(c)).await?;
+            }
+            *confirmed = Some(c);
+            c
+        }
+    };
+    let Some(msg) = bus.fetch(&name, done, 1).await?.into_iter().next() else { return Ok(Some(Hold::Idle)) };
+    if msg.seq != done + 1 {
+        return Err(AppError::Conflict(format!(
+            "批次 {} 之后缺少批次 (the bus skips from {done} to {})",
+            done, msg.seq
+        )));
+    }
+    let mut batch: Batch = serde_json::from_slice(&msg.payload)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("batch {} of {id} is unreadable: {e}", msg.seq)))?;
+    // Only what is granted now leaves, whatever was granted when the batch was read.
+    let keep: Vec<usize> = (0..batch.columns.len()).filter(|&i| g.items.contains(&batch.columns[i])).collect();
+    if keep.len() != batch.columns.len() {
+        let dropped: Vec<String> = batch.columns.iter().filter(|c| !g.items.contains(c)).cloned().collect();
+        batch.columns = keep.iter().map(|&i| batch.columns[i].clone()).collect();
+        for r in &mut batch.upserts {
+            *r = keep.iter().map(|&i| r.get(i).cloned().unwrap_or(Value::Null)).collect();
+        }
+        batch.drop_columns.extend(dropped);
+    }
+    let columns: Vec<SyncColumn> = batch
+        .columns
+        .iter()
+        .map(|c| {
+            let it = d.items.iter().find(|i| &i.item == c);
+            SyncColumn {
+                name: c.clone(),
+                data_type: it.map_or_else(|| "C".to_owned(), |i| i.data_type.clone()),
+                length: it.and_then(|i| i.length),
+            }
+        })
+        .collect();
+    let checksum = hex::encode(Sha256::digest(&msg.payload));
+    // Written to the audit log (durably) before the batch leaves.
+    let ev = AuditEvent::new("data.sync", format!("subscription:{id}"))
+        .department(row.provider.clone())
+        .resource(row.resource.clone())
+        .purpose(format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text))
+        .subjects(batch.subjects.clone())
+        .result("ok")
+        .detail(json!({
+            "grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg.seq, "kind": batch.kind,
+            "upserts": batch.upserts.len(), "deletes": batch.deletes.len(), "checksum": checksum,
+            "items": batch.columns, "read_at": batch.read_at, "reason": batch.reason,
+        }));
+    p.audit_writer.append(Actor::system(), ev).await?;
+    let (ups, dels) = (batch.upserts.len() as u64, batch.deletes.len() as u64);
+    let req = Request::Apply {
+        subscription: id.to_owned(),
+        seq: msg.seq,
+        table: row.target_table.clone(),
+        columns,
+        key_columns: d.key_items.clone(),
+        upserts: batch.upserts,
+        deletes: batch.deletes,
+        range: batch.range,
+        drop_columns: batch.drop_columns,
+    };
+    let reply = ask(p, &row.node, req, APPLY_TIMEOUT).await?;
+    let Reply::Applied { seq, already } = reply else {
+        return Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than applied)".into()));
+    };
+    if seq != msg.seq {
+        return Err(AppError::BadGateway(format!(
+            "订阅方节点确认了未发送的批次 {seq}（发送的是 {}） (the consumer's node acknowledged batch {seq}, batch {} was sent; refused)",
+            msg.seq, msg.seq
+        )));
+    }
+    bus.ack(&name, seq).await?;
+    *confirmed = Some(seq);
+    let at = ts(p.now());
+    {
+        let mut tx = p.store.begin().await?;
+        store::mark_applied(&mut tx, id, i64::try_from(seq).unwrap_or(i64::MAX), &at).await?;
+        shuqiao_store::commit_append(tx).await?;
+    }
+    update(p, id, true, |cur| {
+        cur.applied_seq = cur.applied_seq.max(seq);
+        cur.applied_at = Some(at);
+        if !already {
+            cur.rows_upserted += ups;
+            cur.rows_deleted += dels;
+        }
+    })
+    .await?;
+    Ok(None)
+}
+
+/// The subscriptions a grant change touches stop or go at once: wakes the supervisor.
+pub fn grant_changed(p: &Platform) {
+    p.sync.wake();
+}
