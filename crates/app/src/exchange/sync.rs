@@ -802,9 +802,10 @@ enum Hold {
 
 async fn worker(p: Platform, id: String) {
     tracing::info!(subscription = %id, "sync worker started");
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let produce = half(&p, &id, &wake, Half::Produce);
-    let deliver = half(&p, &id, &wake, Half::Deliver);
+    // Each half wakes the other: a published batch wakes the deliverer, an applied one the producer.
+    let (to_deliver, to_produce) = (tokio::sync::Notify::new(), tokio::sync::Notify::new());
+    let produce = half(&p, &id, &to_produce, &to_deliver, Half::Produce);
+    let deliver = half(&p, &id, &to_deliver, &to_produce, Half::Deliver);
     tokio::join!(produce, deliver);
     tracing::info!(subscription = %id, "sync worker stopped");
 }
@@ -815,7 +816,7 @@ enum Half {
     Deliver,
 }
 
-async fn half(p: &Platform, id: &str, wake: &tokio::sync::Notify, which: Half) {
+async fn half(p: &Platform, id: &str, mine: &tokio::sync::Notify, other: &tokio::sync::Notify, which: Half) {
     let mut failures: u32 = 0;
     let mut confirmed: Option<u64> = None;
     loop {
@@ -826,17 +827,16 @@ async fn half(p: &Platform, id: &str, wake: &tokio::sync::Notify, which: Half) {
         match step {
             Ok(None) => {
                 failures = 0;
-                // The other half may have work now.
-                wake.notify_one();
+                other.notify_one();
             }
             Ok(Some(Hold::Stop)) => {
-                wake.notify_one();
+                other.notify_one();
                 return;
             }
             Ok(Some(Hold::Idle)) => {
                 failures = 0;
                 tokio::select! {
-                    () = wake.notified() => {}
+                    () = mine.notified() => {}
                     () = tokio::time::sleep(p.config.sync_poll) => {}
                 }
             }
@@ -845,8 +845,10 @@ async fn half(p: &Platform, id: &str, wake: &tokio::sync::Notify, which: Half) {
                 confirmed = None;
                 let message = e.to_string();
                 tracing::warn!(subscription = %id, half = ?which, error = %message, "sync step failed");
-                if let Ok(mut c) = p.store.reader().await {
-                    let _ = store::set_error(&mut c, id, Some(&message)).await;
+                if let Ok(mut tx) = p.store.begin().await
+                    && store::set_error(&mut tx, id, Some(&message)).await.is_ok()
+                {
+                    let _ = shuqiao_store::commit_append(tx).await;
                 }
                 let backoff = Duration::from_millis(200u64.saturating_mul(1 << failures.min(5)));
                 tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
@@ -1068,7 +1070,10 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
                 limit,
             };
             let reply = ask(p, &mount.node, req, timeout).await?;
-            let rows = checked_rows(reply, &asked, limit, false)?;
+            let rows = match checked_rows(reply, &asked, limit, false) {
+                Ok(r) => r,
+                Err(e) => return Err(refused_reply(p, &row, e).await),
+            };
             let last_page = rows.len() < limit as usize;
             let upto = if last_page { None } else { rows.last().map(|r| key_of(&d, r)) };
             let mut subjects = BTreeSet::new();
@@ -1126,7 +1131,10 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
                 limit,
             };
             let reply = ask(p, &mount.node, req, timeout).await?;
-            let rows = checked_rows(reply, &asked, limit, true)?;
+            let rows = match checked_rows(reply, &asked, limit, true) {
+                Ok(r) => r,
+                Err(e) => return Err(refused_reply(p, &row, e).await),
+            };
             if rows.is_empty() {
                 prog.caught_up_at = Some(ts(now));
                 update(p, id, true, |cur| cur.progress = prog).await?;
@@ -1164,6 +1172,19 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
             Ok(if caught_up { Some(Hold::Idle) } else { None })
         }
     }
+}
+
+/// A provider's reply refused (columns not asked for, ragged rows, too many rows): audited, then the error.
+async fn refused_reply(p: &Platform, row: &SubscriptionRow, e: AppError) -> AppError {
+    let ev = AuditEvent::new("data.sync", format!("subscription:{}", row.id))
+        .department(row.provider.clone())
+        .resource(row.resource.clone())
+        .result("refused")
+        .detail(json!({"grant": row.grant_id, "consumer": row.consumer, "reason": e.to_string()}));
+    if let Err(w) = p.audit_writer.append(Actor::system(), ev).await {
+        tracing::warn!(error = %w, "could not audit a refused node reply");
+    }
+    e
 }
 
 /// Whether the next full pass is due.
@@ -1246,6 +1267,7 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
         })
         .collect();
     let checksum = hex::encode(Sha256::digest(&msg.payload));
+    let checksum_again = checksum.clone();
     // Written to the audit log (durably) before the batch leaves.
     let ev = AuditEvent::new("data.sync", format!("subscription:{id}"))
         .department(row.provider.clone())
@@ -1255,7 +1277,7 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
         .result("ok")
         .detail(json!({
             "grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg.seq, "kind": batch.kind,
-            "upserts": batch.upserts.len(), "deletes": batch.deletes.len(), "checksum": checksum,
+            "upserts": batch.upserts.len(), "deletes": batch.deletes.len(), "checksum": checksum_again,
             "items": batch.columns, "read_at": batch.read_at, "reason": batch.reason,
         }));
     p.audit_writer.append(Actor::system(), ev).await?;
@@ -1271,16 +1293,29 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
         range: batch.range,
         drop_columns: batch.drop_columns,
     };
-    let reply = ask(p, &row.node, req, APPLY_TIMEOUT).await?;
-    let Reply::Applied { seq, already } = reply else {
-        return Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than applied)".into()));
-    };
-    if seq != msg.seq {
-        return Err(AppError::BadGateway(format!(
+    let answer = match ask(p, &row.node, req, APPLY_TIMEOUT).await {
+        Ok(Reply::Applied { seq, already }) if seq == msg.seq => Ok((seq, already)),
+        Ok(Reply::Applied { seq, .. }) => Err(AppError::BadGateway(format!(
             "订阅方节点确认了未发送的批次 {seq}（发送的是 {}） (the consumer's node acknowledged batch {seq}, batch {} was sent; refused)",
             msg.seq, msg.seq
-        )));
-    }
+        ))),
+        Ok(_) => Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than applied)".into())),
+        Err(e) => Err(e),
+    };
+    let (seq, already) = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            // The failed delivery is on the record too (the batch stays on the bus and is sent again).
+            let ev = AuditEvent::new("data.sync", format!("subscription:{id}"))
+                .department(row.provider.clone())
+                .resource(row.resource.clone())
+                .result("failed")
+                .detail(json!({"grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg.seq,
+                               "checksum": checksum, "reason": e.to_string()}));
+            p.audit_writer.append(Actor::system(), ev).await?;
+            return Err(e);
+        }
+    };
     bus.ack(&name, seq).await?;
     *confirmed = Some(seq);
     let at = ts(p.now());

@@ -184,6 +184,21 @@ impl Server {
         }
     }
 
+    /// SIGKILL: the process dies at once, nothing flushed, nothing closed cleanly.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts `command` again on the same data dir and database (after [`Server::kill`]); `base` changes.
+    pub async fn restart(&mut self, command: &str, args: &[&str]) {
+        let data = std::mem::replace(&mut self.data, tempfile::tempdir().expect("tempdir"));
+        let launch = Launch { args, ..Launch::default() };
+        let mut fresh = Server::spawn_with(self.backend, command, data, self.database.clone(), &launch).await;
+        // `fresh` takes the dead process and an empty directory with it.
+        std::mem::swap(self, &mut fresh);
+    }
+
     /// Stops the process with SIGTERM and waits for it; returns its data dir and database for a restart.
     pub fn stop(mut self) -> (tempfile::TempDir, Option<String>, std::process::ExitStatus) {
         let pid = self.child.id();

@@ -17,13 +17,13 @@ use super::{X, id_card, problem, wait_connected, wait_event};
 use crate::harness::Backend;
 use crate::on_both;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(super) type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The platform's timeout for a node's answer in this test.
 const NODE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The next protocol frame; `None` when the platform closed the socket.
-async fn recv(ws: &mut Ws) -> Option<Frame> {
+pub(super) async fn recv(ws: &mut Ws) -> Option<Frame> {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), ws.next()).await.expect("the platform said nothing") {
             Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).expect("a protocol frame")),
@@ -33,12 +33,12 @@ async fn recv(ws: &mut Ws) -> Option<Frame> {
     }
 }
 
-async fn send(ws: &mut Ws, frame: &Frame) {
+pub(super) async fn send(ws: &mut Ws, frame: &Frame) {
     ws.send(Message::Text(serde_json::to_string(frame).unwrap().into())).await.expect("send a frame");
 }
 
 /// Opens the node socket and reads the challenge; returns the socket and its nonce.
-async fn open(x: &X) -> (Ws, String) {
+pub(super) async fn open(x: &X) -> (Ws, String) {
     let url = format!("{}/api/v1/nodes/connect", x.s.base.replacen("http://", "ws://", 1));
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket upgrade");
     match recv(&mut ws).await {
@@ -52,7 +52,7 @@ async fn open(x: &X) -> (Ws, String) {
 }
 
 /// A hello claiming `node_id` with `claimed`'s public key, signed by `signer` over `nonce`.
-fn hello(node_id: &str, claimed: &NodeKey, signer: &NodeKey, nonce: &str) -> Frame {
+pub(super) fn hello(node_id: &str, claimed: &NodeKey, signer: &NodeKey, nonce: &str) -> Frame {
     Frame::Hello {
         node_id: node_id.to_owned(),
         public_key: claimed.public_hex(),
@@ -78,20 +78,20 @@ async fn refused(x: &X, node_id: &str, make: impl FnOnce(&str) -> Frame, why: &s
     assert_eq!(ev["result"], "refused", "{ev}");
 }
 
-async fn register(x: &X, admin: &str, name: &str, key: &NodeKey) -> String {
+pub(super) async fn register(x: &X, admin: &str, name: &str, key: &NodeKey) -> String {
     let (st, n) = x.post(admin, "nodes", json!({"name": name, "public_key": key.public_hex()})).await;
     assert_eq!(st, StatusCode::CREATED, "{n}");
     n["id"].as_str().unwrap().to_owned()
 }
 
-fn signed(key: &NodeKey, nonce: &str, id: u64, reply: &Reply) -> Frame {
+pub(super) fn signed(key: &NodeKey, nonce: &str, id: u64, reply: &Reply) -> Frame {
     let body = serde_json::to_string(reply).unwrap();
     let sig = key.sign(&response_message(nonce, id, &body));
     Frame::Response { id, body, sig }
 }
 
 /// The next request from the platform, answering its pings on the way.
-async fn next_request(ws: &mut Ws) -> (u64, Request) {
+pub(super) async fn next_request(ws: &mut Ws) -> (u64, Request) {
     loop {
         match recv(ws).await {
             Some(Frame::Request { id, request }) => return (id, request),

@@ -16,8 +16,10 @@ mod api_proxy;
 mod files;
 mod gateway;
 mod hostile_node;
+mod hostile_sync;
 mod platform;
 mod sync;
+mod sync_faults;
 
 const USERS: [&str; 10] = [
     "gat_admin",
