@@ -77,7 +77,30 @@ impl Node {
             Request::Api { url, method, headers, body_base64 } => {
                 self.api.call(url, method, headers, body_base64.as_deref()).await
             }
-            Request::Apply { subscription, seq, table, columns, key_columns, upserts, deletes, .. } => {
+            Request::Scan { source, table, columns, key_columns, after, limit } => {
+                let req =
+                    QueryRequest { table, columns, key_columns, filters: &[], after: after.as_deref(), limit: *limit };
+                self.sources.sync_read(source, &req, None).await
+            }
+            Request::Changes { source, table, columns, key_columns, change_column, after, limit } => {
+                let req =
+                    QueryRequest { table, columns, key_columns, filters: &[], after: after.as_deref(), limit: *limit };
+                self.sources.sync_read(source, &req, Some(change_column)).await
+            }
+            Request::Watermark { source, table, change_column } => {
+                self.sources.watermark(source, table, change_column).await
+            }
+            Request::Apply {
+                subscription,
+                seq,
+                table,
+                columns,
+                key_columns,
+                upserts,
+                deletes,
+                range,
+                drop_columns,
+            } => {
                 let target = match self.target() {
                     Ok(t) => t,
                     Err(r) => return r,
@@ -103,15 +126,14 @@ impl Node {
                     key_columns: key_columns.clone(),
                     upserts: upserts.clone(),
                     deletes: deletes.clone(),
+                    range: range.clone(),
+                    drop_columns: drop_columns.clone(),
                 };
                 match target.apply(&batch).await {
                     Ok(Applied::Now(seq)) => Reply::Applied { seq, already: false },
                     Ok(Applied::Before(seq)) => Reply::Applied { seq, already: true },
                     Err(f) => f.reply(),
                 }
-            }
-            Request::Scan { .. } | Request::Changes { .. } | Request::Watermark { .. } => {
-                Fail::new(FailCode::BadRequest, "this node does not read tables for sync yet").reply()
             }
             Request::Checkpoint { subscription } => match self.target() {
                 Ok(t) => match t.checkpoint(subscription).await {

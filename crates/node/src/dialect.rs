@@ -135,8 +135,8 @@ impl Dialect {
             for (&k, v) in plan.keys.iter().zip(after) {
                 let col = &known[k];
                 binds.push(self.after_bind(v));
-                lhs.push(self.quote(&col.name));
-                rhs.push(self.param_expr(col, binds.len()));
+                lhs.push(self.key_expr(col, plan.bytewise));
+                rhs.push(self.key_param(col, binds.len(), plan.bytewise));
             }
             conds.push(format!("({}) > ({})", lhs.join(", "), rhs.join(", ")));
         }
@@ -146,7 +146,7 @@ impl Dialect {
             sql.push_str(&conds.join(" AND "));
         }
         if !plan.keys.is_empty() {
-            let order: Vec<String> = plan.keys.iter().map(|&k| self.quote(&known[k].name)).collect();
+            let order: Vec<String> = plan.keys.iter().map(|&k| self.key_expr(&known[k], plan.bytewise)).collect();
             sql.push_str(" ORDER BY ");
             sql.push_str(&order.join(", "));
         }
@@ -154,9 +154,44 @@ impl Dialect {
         Some(Statement { sql, binds })
     }
 
-    fn select_expr(self, col: &ColumnInfo) -> String {
+    /// `SELECT max(change_column) FROM table`, the value presented like the column's values.
+    pub fn watermark_statement(self, table: &str, col: &ColumnInfo) -> Statement {
+        let expr = self.value_expr(format!("max({})", self.quote(&col.name)), col.category);
+        Statement { sql: format!("SELECT {expr} FROM {}", self.quote_table(table)), binds: Vec::new() }
+    }
+
+    /// A key column as ordered and compared: with `bytewise`, text by its bytes (UTF-8), whatever the column's
+    /// collation — PostgreSQL `COLLATE "C"`, MySQL a binary string, SQLite `BINARY`. Only text gets a collation,
+    /// so that numeric keys keep using their index.
+    fn key_expr(self, col: &ColumnInfo, bytewise: bool) -> String {
         let q = self.quote(&col.name);
-        match (self, col.category) {
+        if !bytewise || col.category != Category::Text {
+            return q;
+        }
+        match self {
+            Dialect::Postgres => format!("{q} COLLATE \"C\""),
+            Dialect::MySql => format!("CAST({q} AS BINARY)"),
+            Dialect::Sqlite => format!("{q} COLLATE BINARY"),
+        }
+    }
+
+    /// The parameter `n` compared with [`Dialect::key_expr`] of `col`.
+    fn key_param(self, col: &ColumnInfo, n: usize, bytewise: bool) -> String {
+        match self {
+            Dialect::MySql if bytewise && col.category == Category::Text => {
+                format!("CAST({} AS BINARY)", self.param(n))
+            }
+            _ => self.param_expr(col, n),
+        }
+    }
+
+    fn select_expr(self, col: &ColumnInfo) -> String {
+        self.value_expr(self.quote(&col.name), col.category)
+    }
+
+    /// How an expression of a category is read: as the driver decodes it, or as text (ISO dates, exact decimals).
+    fn value_expr(self, q: String, category: Category) -> String {
+        match (self, category) {
             (Dialect::Sqlite, _) => q,
             (Dialect::Postgres, Category::Int | Category::Float | Category::Bool | Category::Text) => q,
             (Dialect::Postgres, _) => format!("to_json({q}) #>> '{{}}'"),
@@ -278,6 +313,7 @@ mod tests {
             filters: vec![(1, "42".into())],
             after: Some(vec![Value::from("130")]),
             limit: 10,
+            bytewise: false,
         };
         let s = Dialect::MySql.select_statement(&plan, &known).unwrap();
         assert_eq!(
