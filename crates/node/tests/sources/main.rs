@@ -9,4 +9,5 @@ mod files;
 mod mysql;
 mod postgres;
 mod sqlite;
+mod sync;
 mod target;
