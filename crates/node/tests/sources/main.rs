@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod apply_range;
 mod conformance;
 mod files;
 mod mysql;
