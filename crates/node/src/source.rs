@@ -161,11 +161,12 @@ impl Source {
                 };
                 let plan = Plan::check(&req, &known, u32::MAX)?;
                 let rows = s.query(&plan).await?;
+                // Ordered by the column: the last non-null value is the largest.
                 Ok(rows
                     .into_iter()
+                    .rev()
                     .filter_map(|r| r.into_iter().next())
-                    .filter(|v| !v.is_null())
-                    .last()
+                    .find(|v| !v.is_null())
                     .unwrap_or_default())
             }
             Kind::Broken(e) => Err(Fail::new(FailCode::SourceUnavailable, e.clone())),

@@ -215,8 +215,9 @@ impl SqlSource {
                 .map(|row| row.into_iter().zip(&plan.columns).map(|(v, &c)| present(v, known[c].category)).collect())
                 .collect()),
             // PostgreSQL refuses a parameter that is not a value of the column's type (class 22, data
-            // exception): such a value matches nothing.
-            Err(f) if f.code == FailCode::BadRequest => Ok(Vec::new()),
+            // exception): such a filter value matches nothing. A sync position that is not a value of its column
+            // is refused: an empty page would end the pass.
+            Err(f) if f.code == FailCode::BadRequest && !plan.bytewise => Ok(Vec::new()),
             Err(f) => Err(f),
         }
     }
