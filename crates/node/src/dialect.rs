@@ -77,8 +77,11 @@ impl Dialect {
                     None => "table_schema = current_schema()",
                 };
                 binds.insert(0, Bind::Text(name.to_owned()));
+                // The column's collation, or the database's (libc; `icu` for an ICU default, PostgreSQL 15+).
                 format!(
-                    "SELECT column_name::text, data_type::text, udt_schema::text, udt_name::text \
+                    "SELECT column_name::text, data_type::text, udt_schema::text, udt_name::text, \
+                     COALESCE(collation_name::text, (SELECT CASE WHEN COALESCE(to_jsonb(d) ->> 'datlocprovider', 'c') \
+                     = 'c' THEN datcollate::text ELSE 'icu' END FROM pg_database d WHERE datname = current_database())) \
                      FROM information_schema.columns WHERE table_name = $1 AND {schema_cond} ORDER BY ordinal_position"
                 )
             }
@@ -113,7 +116,10 @@ impl Dialect {
             Dialect::Postgres => (pg_category(&data_type), Some((text(2), text(3)))),
             Dialect::MySql => (mysql_category(&data_type, &text(2)), None),
         };
-        Some(ColumnInfo { name, data_type, category, pg_type })
+        // glibc's C.UTF-8 orders by code point, which is UTF-8 byte order.
+        let byte_ordered =
+            self == Dialect::Postgres && matches!(text(4).as_str(), "C" | "POSIX" | "C.UTF-8" | "C.utf8");
+        Some(ColumnInfo { name, data_type, category, pg_type, byte_ordered })
     }
 
     /// The statement for a checked plan, or `None` when a filter value cannot match its column at all.
@@ -165,7 +171,7 @@ impl Dialect {
     /// so that numeric keys keep using their index.
     fn key_expr(self, col: &ColumnInfo, bytewise: bool) -> String {
         let q = self.quote(&col.name);
-        if !bytewise || col.category != Category::Text {
+        if !bytewise || col.category != Category::Text || col.byte_ordered {
             return q;
         }
         match self {
@@ -292,7 +298,7 @@ mod tests {
     use super::*;
 
     fn col(name: &str, category: Category) -> ColumnInfo {
-        ColumnInfo { name: name.into(), data_type: "x".into(), category, pg_type: None }
+        ColumnInfo { name: name.into(), data_type: "x".into(), category, pg_type: None, byte_ordered: false }
     }
 
     #[test]
@@ -325,5 +331,30 @@ mod tests {
         assert!(Dialect::MySql.select_statement(&injected, &known).is_none(), "no number: matches nothing");
         let s = Dialect::Sqlite.select_statement(&injected, &known).unwrap();
         assert!(!s.sql.contains("OR 1=1"), "{}", s.sql);
+    }
+
+    #[test]
+    fn sync_order_is_byte_wise_for_text_keys_only() {
+        let mut known = vec![col("code", Category::Text), col("id", Category::Int)];
+        let plan = Plan {
+            table: "t".into(),
+            columns: vec![0, 1],
+            keys: vec![0, 1],
+            filters: vec![],
+            after: Some(vec![Value::from("a"), Value::from(1)]),
+            limit: 10,
+            bytewise: true,
+        };
+        let sql = |d: Dialect, known: &[ColumnInfo]| d.select_statement(&plan, known).unwrap().sql;
+        assert_eq!(
+            sql(Dialect::MySql, &known),
+            "SELECT `code`, `id` FROM `t` WHERE (CAST(`code` AS BINARY), `id`) > (CAST(? AS BINARY), ?) \
+             ORDER BY CAST(`code` AS BINARY), `id` LIMIT 10"
+        );
+        assert!(sql(Dialect::Postgres, &known).ends_with("ORDER BY \"code\" COLLATE \"C\", \"id\" LIMIT 10"));
+        assert!(sql(Dialect::Sqlite, &known).ends_with("ORDER BY \"code\" COLLATE BINARY, \"id\" LIMIT 10"));
+        // A PostgreSQL column already in byte order keeps its index: no COLLATE.
+        known[0].byte_ordered = true;
+        assert!(sql(Dialect::Postgres, &known).ends_with("ORDER BY \"code\", \"id\" LIMIT 10"));
     }
 }

@@ -29,6 +29,9 @@ pub struct ColumnInfo {
     pub category: Category,
     /// PostgreSQL only: the schema and name of the column's type, used to cast parameters to it.
     pub pg_type: Option<(String, String)>,
+    /// Text that already compares byte-wise (PostgreSQL collations `C`, `POSIX`, `C.UTF-8`): the sync order needs
+    /// no `COLLATE` and keeps using the column's index.
+    pub byte_ordered: bool,
 }
 
 /// How a column's values are read, compared and returned.
