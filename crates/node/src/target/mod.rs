@@ -15,8 +15,11 @@
 
 mod postgres;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use shuqiao_exchange::{FailCode, KeyRange};
@@ -188,10 +191,15 @@ enum Pool {
 }
 
 /// The target database of a node.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Target {
     pool: Pool,
     dialect: Dialect,
+    /// The checkpoints table exists (created once per process, not per batch).
+    checkpoints_ready: AtomicBool,
+    /// Tables known to have these columns (lower case), so that a batch does not read the catalog again. A table
+    /// changed behind the node's back makes a batch fail as a whole, and forgets the entry.
+    known_tables: Mutex<BTreeMap<String, BTreeSet<String>>>,
 }
 
 fn fail(code: FailCode, m: impl Into<String>) -> Fail {
@@ -295,7 +303,7 @@ impl Target {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| scrub(&e))?;
             let pool = PgPoolOptions::new().max_connections(4).connect_lazy_with(opts);
-            return Ok(Target { pool: Pool::Postgres(pool), dialect: Dialect::Postgres });
+            return Ok(Target::new(Pool::Postgres(pool), Dialect::Postgres));
         }
         sqlx::any::install_default_drivers();
         let (url, dialect) = if let Some(path) = url.strip_prefix("sqlite://") {
@@ -313,7 +321,34 @@ impl Target {
             .max_connections(if dialect == Dialect::Sqlite { 1 } else { 4 })
             .connect_lazy(&url)
             .map_err(|e| scrub(&e))?;
-        Ok(Target { pool: Pool::Any(pool), dialect })
+        Ok(Target::new(Pool::Any(pool), dialect))
+    }
+
+    fn new(pool: Pool, dialect: Dialect) -> Target {
+        Target { pool, dialect, checkpoints_ready: AtomicBool::new(false), known_tables: Mutex::default() }
+    }
+
+    async fn ensure_checkpoints(&self, c: &mut Conn<'_>) -> Result<(), Fail> {
+        if !self.checkpoints_ready.load(Ordering::Relaxed) {
+            c.execute(self.checkpoints_ddl()).await.map_err(db)?;
+            self.checkpoints_ready.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn forget(&self, table: &str) {
+        if let Ok(mut known) = self.known_tables.lock() {
+            known.remove(table);
+        }
+    }
+
+    /// Whether `table` is known to have every column of the batch, and no column it drops.
+    fn known(&self, b: &Batch) -> bool {
+        let Ok(known) = self.known_tables.lock() else { return false };
+        known.get(&b.table).is_some_and(|cols| {
+            b.columns.iter().all(|c| cols.contains(&c.name.to_lowercase()))
+                && !b.drop_columns.iter().any(|c| cols.contains(&c.to_lowercase()))
+        })
     }
 
     fn p(&self, n: usize) -> String {
@@ -337,13 +372,13 @@ impl Target {
             Pool::Any(p) => {
                 let mut c = p.acquire().await.map_err(db)?;
                 let c = &mut Conn::Any(&mut c);
-                c.execute(self.checkpoints_ddl()).await.map_err(db)?;
+                self.ensure_checkpoints(c).await?;
                 self.read_checkpoint(c, subscription, false).await
             }
             Pool::Postgres(p) => {
                 let mut c = p.acquire().await.map_err(db)?;
                 let c = &mut Conn::Postgres(&mut c);
-                c.execute(self.checkpoints_ddl()).await.map_err(db)?;
+                self.ensure_checkpoints(c).await?;
                 self.read_checkpoint(c, subscription, false).await
             }
         }
@@ -352,10 +387,18 @@ impl Target {
     /// Applies a batch and advances the checkpoint to its `seq`, in one transaction (see the module documentation).
     pub async fn apply(&self, b: &Batch) -> Result<Applied, Fail> {
         check_batch(b)?;
+        let applied = self.apply_batch(b).await;
+        if applied.is_err() {
+            self.forget(&b.table);
+        }
+        applied
+    }
+
+    async fn apply_batch(&self, b: &Batch) -> Result<Applied, Fail> {
         match &self.pool {
             Pool::Postgres(p) => {
                 let mut conn = p.acquire().await.map_err(db)?;
-                Conn::Postgres(&mut conn).execute(self.checkpoints_ddl()).await.map_err(db)?;
+                self.ensure_checkpoints(&mut Conn::Postgres(&mut conn)).await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db)?;
                 let applied = self.apply_in(&mut Conn::Postgres(&mut tx), b, true).await?;
                 if matches!(applied, Applied::Now(_)) {
@@ -366,7 +409,7 @@ impl Target {
             Pool::Any(p) => {
                 let mut conn = p.acquire().await.map_err(db)?;
                 // Outside the transaction: DDL would end MySQL's.
-                Conn::Any(&mut conn).execute(self.checkpoints_ddl()).await.map_err(db)?;
+                self.ensure_checkpoints(&mut Conn::Any(&mut conn)).await?;
                 let ddl_in_tx = self.dialect != Dialect::MySql;
                 if !ddl_in_tx {
                     // DDL would end MySQL's transaction: prepare the table first, unless nothing is to be done.
@@ -459,6 +502,21 @@ impl Target {
     /// Creates the table if missing (true: created now) and drops `drop_columns` it has; the table must then have
     /// every subscribed column.
     async fn prepare_table(&self, c: &mut Conn<'_>, b: &Batch) -> Result<bool, Fail> {
+        if self.known(b) {
+            return Ok(false);
+        }
+        let (created, columns) = self.create_or_check(c, b).await?;
+        if let Ok(mut known) = self.known_tables.lock() {
+            if known.len() > 1000 {
+                known.clear();
+            }
+            known.insert(b.table.clone(), columns);
+        }
+        Ok(created)
+    }
+
+    /// Creates the table or drops columns and checks the rest: (created now, the table's columns in lower case).
+    async fn create_or_check(&self, c: &mut Conn<'_>, b: &Batch) -> Result<(bool, BTreeSet<String>), Fail> {
         let d = self.dialect;
         let existing = self.columns(c, &b.table).await?;
         if existing.is_empty() {
@@ -479,7 +537,7 @@ impl Target {
                 keys.join(", ")
             );
             c.execute(Stmt::new(sql)).await.map_err(db)?;
-            return Ok(true);
+            return Ok((true, b.columns.iter().map(|c| c.name.to_lowercase()).collect()));
         }
         let has = |name: &str| existing.iter().find(|e| e.name.eq_ignore_ascii_case(name));
         for drop in &b.drop_columns {
@@ -488,6 +546,11 @@ impl Target {
                 c.execute(Stmt::new(sql)).await.map_err(unwritable(&b.table))?;
             }
         }
+        let columns = existing
+            .iter()
+            .map(|e| e.name.to_lowercase())
+            .filter(|n| !b.drop_columns.iter().any(|d| d.eq_ignore_ascii_case(n)))
+            .collect();
         let missing: Vec<&str> =
             b.columns.iter().filter(|col| has(&col.name).is_none()).map(|col| col.name.as_str()).collect();
         if !missing.is_empty() {
@@ -500,7 +563,7 @@ impl Target {
                 ),
             ));
         }
-        Ok(false)
+        Ok((false, columns))
     }
 
     fn key_types(&self, b: &Batch) -> Vec<ColumnType> {
