@@ -12,3 +12,4 @@ mod postgres;
 mod sqlite;
 mod sync;
 mod target;
+mod throughput;
