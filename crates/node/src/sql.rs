@@ -146,7 +146,7 @@ impl SqlSource {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(|e| format!("not a usable PostgreSQL URL: {}", scrub(&e.to_string(), url)))?
-                .options([("default_transaction_read_only", "on")]);
+                .options([("default_transaction_read_only", "on"), ("DateStyle", "ISO, YMD")]);
             Pool::Postgres(
                 PgPoolOptions::new().max_connections(max_connections).acquire_timeout(timeout).connect_lazy_with(opts),
             )
