@@ -77,42 +77,20 @@ impl Node {
             Request::Api { url, method, headers, body_base64 } => {
                 self.api.call(url, method, headers, body_base64.as_deref()).await
             }
-            Request::Apply { subscription, seq, table, columns, key_columns, upserts, deletes, .. } => {
-                let target = match self.target() {
-                    Ok(t) => t,
-                    Err(r) => return r,
-                };
-                let mut cols = Vec::with_capacity(columns.len());
-                for c in columns {
-                    match ColumnType::of_catalog(&c.data_type, c.length) {
-                        Some(column_type) => cols.push(TargetColumn { name: c.name.clone(), column_type }),
-                        None => {
-                            return Fail::new(
-                                FailCode::BadRequest,
-                                format!("column {} has no catalog data type {}", c.name, c.data_type),
-                            )
-                            .reply();
-                        }
-                    }
-                }
-                let batch = Batch {
-                    subscription: subscription.clone(),
-                    seq: *seq,
-                    table: table.clone(),
-                    columns: cols,
-                    key_columns: key_columns.clone(),
-                    upserts: upserts.clone(),
-                    deletes: deletes.clone(),
-                };
-                match target.apply(&batch).await {
-                    Ok(Applied::Now(seq)) => Reply::Applied { seq, already: false },
-                    Ok(Applied::Before(seq)) => Reply::Applied { seq, already: true },
-                    Err(f) => f.reply(),
-                }
+            Request::Scan { source, table, columns, key_columns, after, limit } => {
+                let req =
+                    QueryRequest { table, columns, key_columns, filters: &[], after: after.as_deref(), limit: *limit };
+                self.sources.sync_read(source, &req, None).await
             }
-            Request::Scan { .. } | Request::Changes { .. } | Request::Watermark { .. } => {
-                Fail::new(FailCode::BadRequest, "this node does not read tables for sync yet").reply()
+            Request::Changes { source, table, columns, key_columns, change_column, after, limit } => {
+                let req =
+                    QueryRequest { table, columns, key_columns, filters: &[], after: after.as_deref(), limit: *limit };
+                self.sources.sync_read(source, &req, Some(change_column)).await
             }
+            Request::Watermark { source, table, change_column } => {
+                self.sources.watermark(source, table, change_column).await
+            }
+            Request::Apply { .. } => Box::pin(self.handle_owned(request.clone())).await,
             Request::Checkpoint { subscription } => match self.target() {
                 Ok(t) => match t.checkpoint(subscription).await {
                     Ok(seq) => Reply::Checkpoint { seq },
@@ -120,6 +98,39 @@ impl Node {
                 },
                 Err(r) => r,
             },
+        }
+    }
+
+    /// The answer to one request taken by value: an `apply` batch's rows are moved into the target, not copied.
+    pub async fn handle_owned(&self, request: Request) -> Reply {
+        let Request::Apply { subscription, seq, table, columns, key_columns, upserts, deletes, range, drop_columns } =
+            request
+        else {
+            return self.handle(&request).await;
+        };
+        let target = match self.target() {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let mut cols = Vec::with_capacity(columns.len());
+        for c in columns {
+            match ColumnType::of_catalog(&c.data_type, c.length) {
+                Some(column_type) => cols.push(TargetColumn { name: c.name, column_type }),
+                None => {
+                    return Fail::new(
+                        FailCode::BadRequest,
+                        format!("column {} has no catalog data type {}", c.name, c.data_type),
+                    )
+                    .reply();
+                }
+            }
+        }
+        let batch =
+            Batch { subscription, seq, table, columns: cols, key_columns, upserts, deletes, range, drop_columns };
+        match target.apply(&batch).await {
+            Ok(Applied::Now(seq)) => Reply::Applied { seq, already: false },
+            Ok(Applied::Before(seq)) => Reply::Applied { seq, already: true },
+            Err(f) => f.reply(),
         }
     }
 
@@ -245,7 +256,7 @@ impl Node {
                     let (node, tx, nonce, permits) = (self.clone(), tx.clone(), nonce.clone(), permits.clone());
                     tasks.spawn(async move {
                         let _permit = permits.acquire().await;
-                        let reply = node.handle(&request).await;
+                        let reply = node.handle_owned(request).await;
                         let _ = tx.send(node.signed_response(&nonce, id, &reply)).await;
                     });
                 }

@@ -52,6 +52,8 @@ impl std::fmt::Debug for UpstreamConfig {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_rows: u32,
+    /// Most rows in one page of a table-sync read (`scan`, `changes`).
+    pub max_sync_rows: u32,
     pub query_timeout: Duration,
     pub api_timeout: Duration,
     pub api_max_body_bytes: usize,
@@ -64,6 +66,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_rows: 1000,
+            max_sync_rows: 10_000,
             query_timeout: Duration::from_secs(30),
             api_timeout: Duration::from_secs(10),
             api_max_body_bytes: 10 * 1024 * 1024,
@@ -98,6 +101,7 @@ struct Raw {
     #[serde(default)]
     upstream: Vec<RawUpstream>,
     max_rows: Option<i64>,
+    max_sync_rows: Option<i64>,
     query_timeout_seconds: Option<f64>,
     api_timeout_seconds: Option<f64>,
     api_max_body_bytes: Option<i64>,
@@ -218,6 +222,7 @@ impl NodeConfig {
             }
         };
         let max_rows = int("max_rows", raw.max_rows, 1, 100_000, i64::from(d.max_rows));
+        let max_sync_rows = int("max_sync_rows", raw.max_sync_rows, 1, 100_000, i64::from(d.max_sync_rows));
         let body = int("api_max_body_bytes", raw.api_max_body_bytes, 1, 1 << 30, 10 << 20);
         let conc = int("max_concurrent_requests", raw.max_concurrent_requests, 1, 1024, 16);
         let conns = int("max_connections", raw.max_connections, 1, 100, 5);
@@ -234,6 +239,7 @@ impl NodeConfig {
             api_timeout: secs("api_timeout_seconds", raw.api_timeout_seconds, d.api_timeout),
             health_interval: secs("health_seconds", raw.health_seconds, d.health_interval),
             max_rows: u32::try_from(max_rows).unwrap_or(d.max_rows),
+            max_sync_rows: u32::try_from(max_sync_rows).unwrap_or(d.max_sync_rows),
             api_max_body_bytes: usize::try_from(body).unwrap_or(d.api_max_body_bytes),
             max_concurrent_requests: usize::try_from(conc).unwrap_or(d.max_concurrent_requests),
             max_connections: u32::try_from(conns).unwrap_or(d.max_connections),
@@ -329,12 +335,13 @@ mod tests {
         assert_eq!(c.connect_url(), "wss://p.example/api/v1/nodes/connect");
         assert_eq!(c.key_file, Path::new("/etc/shuqiao/node.key"));
         assert_eq!(c.limits.max_rows, 1000);
+        assert_eq!(c.limits.max_sync_rows, 10_000);
     }
 
     #[test]
     fn problems_name_their_keys() {
         let e = NodeConfig::parse(
-            "platform = \"ftp://x\"\nmax_rows = 0\n[[source]]\nname = \"a\"\nurl = \"oracle://u:pw@h/x\"\n",
+            "platform = \"ftp://x\"\nmax_rows = 0\nmax_sync_rows = 100001\n[[source]]\nname = \"a\"\nurl = \"oracle://u:pw@h/x\"\n",
             Path::new("."),
         )
         .unwrap_err();
@@ -344,6 +351,7 @@ mod tests {
             "`node_id` is missing",
             "`platform` must start",
             "`max_rows` is 0",
+            "`max_sync_rows` is 100001",
             "`source[1].url`",
         ] {
             assert!(text.contains(want), "{want} in {text}");

@@ -29,6 +29,9 @@ pub struct ColumnInfo {
     pub category: Category,
     /// PostgreSQL only: the schema and name of the column's type, used to cast parameters to it.
     pub pg_type: Option<(String, String)>,
+    /// Text that already compares byte-wise (PostgreSQL collations `C`, `POSIX`, `C.UTF-8`): the sync order needs
+    /// no `COLLATE` and keeps using the column's index.
+    pub byte_ordered: bool,
 }
 
 /// How a column's values are read, compared and returned.
@@ -54,6 +57,9 @@ pub struct Plan {
     pub filters: Vec<(usize, String)>,
     pub after: Option<Vec<Value>>,
     pub limit: u32,
+    /// Table sync: text keys ordered and compared byte-wise, the same order on every dialect (a consumer's
+    /// target, maybe of another dialect, deletes by key range in that order). Queries keep the column's collation.
+    pub bytewise: bool,
 }
 
 /// A `query` request as the platform sent it.
@@ -108,7 +114,50 @@ impl Plan {
                 Some(values.to_vec())
             }
         };
-        Ok(Plan { table: req.table.to_owned(), columns, keys, filters, after, limit: req.limit.min(max_rows) })
+        Ok(Plan {
+            table: req.table.to_owned(),
+            columns,
+            keys,
+            filters,
+            after,
+            limit: req.limit.min(max_rows),
+            bytewise: false,
+        })
+    }
+
+    /// A table-sync read (`scan`, or `changes` when `change_column` is set): every key column must be among the
+    /// columns (the platform takes the next position from the last row); `changes` orders by the change column
+    /// then the keys and returns the change column again at the end.
+    pub fn sync(
+        req: &QueryRequest<'_>,
+        change_column: Option<&str>,
+        known: &[ColumnInfo],
+        max_sync_rows: u32,
+    ) -> Result<Plan, Fail> {
+        if req.key_columns.is_empty() {
+            return Err(Fail::new(FailCode::BadRequest, "table sync needs the table's key columns"));
+        }
+        let all: Vec<String>;
+        let columns = if req.columns.is_empty() {
+            all = known.iter().map(|c| c.name.clone()).collect();
+            &all[..]
+        } else {
+            req.columns
+        };
+        if let Some(k) = req.key_columns.iter().find(|k| !columns.contains(k)) {
+            return Err(Fail::new(FailCode::BadRequest, format!("the key column \"{k}\" must be among the columns")));
+        }
+        let (columns, keys): (Vec<String>, Vec<String>) = match change_column {
+            None => (columns.to_vec(), req.key_columns.to_vec()),
+            Some(change) => (
+                columns.iter().cloned().chain([change.to_owned()]).collect(),
+                [change.to_owned()].into_iter().chain(req.key_columns.iter().cloned()).collect(),
+            ),
+        };
+        let req = QueryRequest { columns: &columns, key_columns: &keys, filters: &[], ..*req };
+        let mut plan = Plan::check(&req, known, max_sync_rows)?;
+        plan.bytewise = true;
+        Ok(plan)
     }
 }
 

@@ -130,7 +130,13 @@ fn key_of<'a>(keys: &[usize], row: &'a [Option<String>]) -> Vec<Option<&'a str>>
 fn table_columns(t: &Table) -> Vec<ColumnInfo> {
     t.columns
         .iter()
-        .map(|c| ColumnInfo { name: c.clone(), data_type: "TEXT".into(), category: Category::Text, pg_type: None })
+        .map(|c| ColumnInfo {
+            name: c.clone(),
+            data_type: "TEXT".into(),
+            category: Category::Text,
+            pg_type: None,
+            byte_ordered: true,
+        })
         .collect()
 }
 

@@ -110,13 +110,67 @@ impl Source {
     pub async fn query(&self, req: &QueryRequest<'_>, max_rows: u32) -> Result<(Vec<String>, Vec<Vec<Value>>), Fail> {
         let known = self.cached_columns(req.table).await?;
         let plan = Plan::check(req, &known, max_rows)?;
+        self.read(&plan, &known).await
+    }
+
+    /// A page of a table-sync read: `scan` (no `change_column`) or `changes`; see [`Plan::sync`].
+    pub async fn sync_read(
+        &self,
+        req: &QueryRequest<'_>,
+        change_column: Option<&str>,
+        max_sync_rows: u32,
+    ) -> Result<(Vec<String>, Vec<Vec<Value>>), Fail> {
+        let known = self.cached_columns(req.table).await?;
+        let plan = Plan::sync(req, change_column, &known, max_sync_rows)?;
+        self.read(&plan, &known).await
+    }
+
+    async fn read(&self, plan: &Plan, known: &[ColumnInfo]) -> Result<(Vec<String>, Vec<Vec<Value>>), Fail> {
         let rows = match &self.kind {
-            Kind::Sql(s) => s.query(&plan, &known).await?,
-            Kind::Sheet(s) => s.query(&plan).await?,
+            Kind::Sql(s) => s.query(plan, known).await?,
+            Kind::Sheet(s) => s.query(plan).await?,
             Kind::Broken(e) => return Err(Fail::new(FailCode::SourceUnavailable, e.clone())),
         };
         let names = plan.columns.iter().map(|&c| known[c].name.clone()).collect();
         Ok((names, rows))
+    }
+
+    /// The largest value of `change_column` (`null` for an empty table).
+    pub async fn watermark(&self, table: &str, change_column: &str) -> Result<Value, Fail> {
+        let known = self.cached_columns(table).await?;
+        if known.is_empty() {
+            return Err(Fail::new(FailCode::UnknownTable, format!("no table or view named \"{table}\"")));
+        }
+        let Some(col) = known.iter().find(|c| c.name == change_column) else {
+            return Err(Fail::new(
+                FailCode::UnknownColumn,
+                format!("change column \"{change_column}\" is not a column of \"{table}\""),
+            ));
+        };
+        match &self.kind {
+            Kind::Sql(s) => s.watermark(table, col).await,
+            Kind::Sheet(s) => {
+                let names = [change_column.to_owned()];
+                let req = QueryRequest {
+                    table,
+                    columns: &names,
+                    key_columns: &names,
+                    filters: &[],
+                    after: None,
+                    limit: u32::MAX,
+                };
+                let plan = Plan::check(&req, &known, u32::MAX)?;
+                let rows = s.query(&plan).await?;
+                // Ordered by the column: the last non-null value is the largest.
+                Ok(rows
+                    .into_iter()
+                    .rev()
+                    .filter_map(|r| r.into_iter().next())
+                    .find(|v| !v.is_null())
+                    .unwrap_or_default())
+            }
+            Kind::Broken(e) => Err(Fail::new(FailCode::SourceUnavailable, e.clone())),
+        }
     }
 }
 
@@ -125,12 +179,13 @@ impl Source {
 pub struct Sources {
     by_name: BTreeMap<String, Source>,
     max_rows: u32,
+    max_sync_rows: u32,
 }
 
 impl Sources {
     pub fn open(sources: &[SourceConfig], base: &Path, limits: &Limits) -> Sources {
         let by_name = sources.iter().map(|s| (s.name.clone(), Source::open(s, base, limits))).collect();
-        Sources { by_name, max_rows: limits.max_rows }
+        Sources { by_name, max_rows: limits.max_rows, max_sync_rows: limits.max_sync_rows }
     }
 
     pub fn get(&self, name: &str) -> Option<&Source> {
@@ -159,6 +214,22 @@ impl Sources {
                 Ok(columns) => Reply::Columns { columns },
                 Err(f) => f.reply(),
             },
+            Err(f) => f.reply(),
+        }
+    }
+
+    /// `scan` (no `change_column`) or `changes`.
+    pub async fn sync_read(&self, source: &str, req: &QueryRequest<'_>, change_column: Option<&str>) -> Reply {
+        let read = async { self.source(source)?.sync_read(req, change_column, self.max_sync_rows).await };
+        match read.await {
+            Ok((columns, rows)) => Reply::Rows { columns, rows },
+            Err(f) => f.reply(),
+        }
+    }
+
+    pub async fn watermark(&self, source: &str, table: &str, change_column: &str) -> Reply {
+        match async { self.source(source)?.watermark(table, change_column).await }.await {
+            Ok(v) => Reply::Rows { columns: vec![change_column.to_owned()], rows: vec![vec![v]] },
             Err(f) => f.reply(),
         }
     }

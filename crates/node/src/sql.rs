@@ -67,16 +67,64 @@ macro_rules! decode_value {
     }};
 }
 
+/// Decodes a value as the one Rust type its wire type names, without trying others (a failed `try_get` builds
+/// an error message: a 10,000-row sync page has over 100,000 values).
+macro_rules! decode_as {
+    ($row:expr, $i:expr, $t:ty) => {
+        match $row.try_get::<$t, _>($i) {
+            Ok(v) => Value::from(v),
+            Err(_) => Value::Null,
+        }
+    };
+}
+
 fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Value {
-    decode_value!(row, i, i64, f64, String)
+    use sqlx::{TypeInfo as _, ValueRef as _};
+    let kind = match row.try_get_raw(i) {
+        Ok(raw) if raw.is_null() => return Value::Null,
+        Ok(raw) => raw.type_info().name().to_owned(),
+        Err(_) => return Value::Null,
+    };
+    match kind.as_str() {
+        "INTEGER" => decode_as!(row, i, i64),
+        "REAL" => decode_as!(row, i, f64),
+        "TEXT" => decode_as!(row, i, String),
+        _ => decode_value!(row, i, i64, f64, String),
+    }
 }
 
 fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Value {
-    decode_value!(row, i, i64, i32, i16, f64, f32, bool, String)
+    use sqlx::{Column as _, TypeInfo as _, ValueRef as _};
+    match row.try_get_raw(i) {
+        Ok(raw) if raw.is_null() => return Value::Null,
+        Ok(_) => {}
+        Err(_) => return Value::Null,
+    }
+    let Some(column) = row.columns().get(i) else { return Value::Null };
+    match column.type_info().name() {
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => decode_as!(row, i, String),
+        "INT8" => decode_as!(row, i, i64),
+        "INT4" => decode_as!(row, i, i32),
+        "INT2" => decode_as!(row, i, i16),
+        "FLOAT8" => decode_as!(row, i, f64),
+        "FLOAT4" => decode_as!(row, i, f32),
+        "BOOL" => decode_as!(row, i, bool),
+        _ => decode_value!(row, i, i64, i32, i16, f64, f32, bool, String),
+    }
 }
 
 fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Value {
-    decode_value!(row, i, i64, u64, f64, f32, bool, String)
+    use sqlx::{Column as _, TypeInfo as _, ValueRef as _};
+    match row.try_get_raw(i) {
+        Ok(raw) if raw.is_null() => return Value::Null,
+        Ok(_) => {}
+        Err(_) => return Value::Null,
+    }
+    let Some(column) = row.columns().get(i) else { return Value::Null };
+    match column.type_info().name() {
+        "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" => decode_as!(row, i, String),
+        _ => decode_value!(row, i, i64, u64, f64, f32, bool, String),
+    }
 }
 
 impl SqlSource {
@@ -98,7 +146,7 @@ impl SqlSource {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(|e| format!("not a usable PostgreSQL URL: {}", scrub(&e.to_string(), url)))?
-                .options([("default_transaction_read_only", "on")]);
+                .options([("default_transaction_read_only", "on"), ("DateStyle", "ISO, YMD")]);
             Pool::Postgres(
                 PgPoolOptions::new().max_connections(max_connections).acquire_timeout(timeout).connect_lazy_with(opts),
             )
@@ -167,10 +215,19 @@ impl SqlSource {
                 .map(|row| row.into_iter().zip(&plan.columns).map(|(v, &c)| present(v, known[c].category)).collect())
                 .collect()),
             // PostgreSQL refuses a parameter that is not a value of the column's type (class 22, data
-            // exception): such a value matches nothing.
-            Err(f) if f.code == FailCode::BadRequest => Ok(Vec::new()),
+            // exception): such a filter value matches nothing. A sync position that is not a value of its column
+            // is refused: an empty page would end the pass.
+            Err(f) if f.code == FailCode::BadRequest && !plan.bytewise => Ok(Vec::new()),
             Err(f) => Err(f),
         }
+    }
+
+    /// The largest value of `col` (`null` for an empty table), presented like the column's values.
+    pub async fn watermark(&self, table: &str, col: &ColumnInfo) -> Result<Value, Fail> {
+        let stmt = self.dialect().watermark_statement(table, col);
+        let rows = self.fetch(&stmt).await?;
+        let v = rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null);
+        Ok(present(v, col.category))
     }
 
     async fn fetch(&self, stmt: &Statement) -> Result<Vec<Vec<Value>>, Fail> {

@@ -4,9 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod apply_range;
 mod conformance;
 mod files;
 mod mysql;
 mod postgres;
 mod sqlite;
+mod sync;
 mod target;
+mod throughput;

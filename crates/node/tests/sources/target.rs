@@ -39,6 +39,8 @@ fn batch(seq: u64, upserts: Vec<Vec<Value>>, deletes: Vec<Vec<Value>>) -> Batch 
         key_columns: vec!["sfzh".into()],
         upserts,
         deletes,
+        range: None,
+        drop_columns: vec![],
     }
 }
 
