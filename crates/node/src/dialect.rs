@@ -146,6 +146,17 @@ impl Dialect {
             }
             conds.push(format!("({}) > ({})", lhs.join(", "), rhs.join(", ")));
         }
+        if let Some(from) = &plan.from
+            && let Some(&k) = plan.keys.first()
+        {
+            let col = &known[k];
+            binds.push(self.after_bind(from));
+            conds.push(format!(
+                "{} >= {}",
+                self.key_expr(col, plan.bytewise),
+                self.key_param(col, binds.len(), plan.bytewise)
+            ));
+        }
         let mut sql = format!("SELECT {} FROM {}", select.join(", "), self.quote_table(&plan.table));
         if !conds.is_empty() {
             sql.push_str(" WHERE ");
@@ -328,6 +339,7 @@ mod tests {
             after: Some(vec![Value::from("130")]),
             limit: 10,
             bytewise: false,
+            from: None,
         };
         let s = Dialect::MySql.select_statement(&plan, &known).unwrap();
         assert_eq!(
@@ -352,6 +364,7 @@ mod tests {
             after: Some(vec![Value::from("a"), Value::from(1)]),
             limit: 10,
             bytewise: true,
+            from: None,
         };
         let sql = |d: Dialect, known: &[ColumnInfo]| d.select_statement(&plan, known).unwrap().sql;
         assert_eq!(

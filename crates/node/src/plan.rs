@@ -56,6 +56,8 @@ pub struct Plan {
     pub keys: Vec<usize>,
     pub filters: Vec<(usize, String)>,
     pub after: Option<Vec<Value>>,
+    /// `changes` only: an inclusive lower bound on the first key (the change column) instead of `after`.
+    pub from: Option<Value>,
     pub limit: u32,
     /// Table sync: text keys ordered and compared byte-wise, the same order on every dialect (a consumer's
     /// target, maybe of another dialect, deletes by key range in that order). Queries keep the column's collation.
@@ -122,6 +124,7 @@ impl Plan {
             after,
             limit: req.limit.min(max_rows),
             bytewise: false,
+            from: None,
         })
     }
 
@@ -154,9 +157,25 @@ impl Plan {
                 [change.to_owned()].into_iter().chain(req.key_columns.iter().cloned()).collect(),
             ),
         };
-        let req = QueryRequest { columns: &columns, key_columns: &keys, filters: &[], ..*req };
+        // `changes` from `[change value]` alone: every row whose change value is at least that (the first read after
+        // a full pass starts at the high-water mark read before it, inclusive).
+        let from = match (change_column, req.after) {
+            (Some(_), Some([v])) if keys.len() > 1 => {
+                if !(v.is_string() || v.is_number() || v.is_boolean()) {
+                    return Err(Fail::new(
+                        FailCode::BadRequest,
+                        format!("`after` values must be text, numbers or booleans, not {v}"),
+                    ));
+                }
+                Some(v.clone())
+            }
+            _ => None,
+        };
+        let after = if from.is_some() { None } else { req.after };
+        let req = QueryRequest { columns: &columns, key_columns: &keys, filters: &[], after, ..*req };
         let mut plan = Plan::check(&req, known, max_sync_rows)?;
         plan.bytewise = true;
+        plan.from = from;
         Ok(plan)
     }
 }

@@ -106,6 +106,12 @@ impl SheetSource {
                 }
                 _ => true,
             })
+            .filter(|row| match (&plan.from, keys.first()) {
+                (Some(from), Some(&k)) => {
+                    row.get(k).and_then(|v| v.as_deref()).is_some_and(|v| v >= value_text(from).as_str())
+                }
+                _ => true,
+            })
             .collect();
         if !plan.keys.is_empty() {
             hits.sort_by(|a, b| key_of(keys, a).cmp(&key_of(keys, b)));

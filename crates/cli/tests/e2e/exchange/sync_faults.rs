@@ -221,7 +221,7 @@ async fn sync_under_faults(faults: Faults) {
     std::fs::write(
         &gat_cfg,
         format!(
-            "platform = \"{}\"\nkey_file = \"{}\"\nnode_id = \"{gat_node}\"\n\n[limits]\nmax_sync_rows = 5000\n\n[[source]]\nname = \"people\"\nurl = \"sqlite://{}\"\n",
+            "platform = \"{}\"\nkey_file = \"{}\"\nnode_id = \"{gat_node}\"\nmax_sync_rows = 5000\n\n[[source]]\nname = \"people\"\nurl = \"sqlite://{}\"\n",
             proxy.url(),
             gat_key.display(),
             src_path.display()
@@ -269,7 +269,9 @@ async fn sync_under_faults(faults: Faults) {
         let writer = start_writer(src.clone(), seed, next_new, ver);
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let mut schedule = Vec::new();
-        for _ in 0..6 {
+        // Each of the three is killed at least once per seed, in an order of the seed's choosing.
+        let first = rng.below(3);
+        for i in 0..6u64 {
             tokio::time::sleep(Duration::from_millis(300 + rng.below(2200))).await;
             match faults {
                 Faults::Cut => {
@@ -277,7 +279,7 @@ async fn sync_under_faults(faults: Faults) {
                     proxy.cut();
                 }
                 Faults::Kill => {
-                    let victim = rng.below(3);
+                    let victim = if i < 3 { (first + i) % 3 } else { rng.below(3) };
                     let down = Duration::from_millis(rng.below(800));
                     match victim {
                         0 => {
