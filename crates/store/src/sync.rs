@@ -116,6 +116,14 @@ pub async fn live_of_grant(c: &mut Conn, grant_id: &str) -> Result<Vec<String>> 
         .await?)
 }
 
+/// Subscriptions of a resource that are not cancelled.
+pub async fn live_of_resource(c: &mut Conn, resource: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM subscriptions WHERE resource = $1 AND state <> 'cancelled' ORDER BY id")
+        .bind(resource)
+        .fetch_all(c)
+        .await?)
+}
+
 /// A live subscription writing `target_table` on `node`, if any.
 pub async fn live_on_target(c: &mut Conn, node: &str, target_table: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(

@@ -118,6 +118,19 @@ pub struct Data {
     pub rows_deleted: u64,
     /// Why delivery is held (grant not usable, mount not ready), if it is.
     pub held: Option<String>,
+    /// Recalls and corrections not yet sent.
+    #[serde(default)]
+    pub corrections: Vec<Correction>,
+}
+
+/// Records to read again and send (a recall, or a confirmed objection's correction), queued durably.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    /// `recall` or `correction`.
+    pub kind: String,
+    /// Key values, in key order.
+    pub keys: Vec<Vec<Value>>,
+    pub reason: String,
 }
 
 /// A batch as published on the bus (JSON).
@@ -569,7 +582,9 @@ pub struct RecallView {
 
 /// `POST /catalog/{class}/{seq}/recall` (召回, the provider's reviewers and administrators): the named records
 /// are read again from the source and sent to every live subscription of the resource as a correction (rows the
-/// source no longer has are deleted); without keys, every subscription reads the whole table again.
+/// source no longer has are deleted); without keys, every subscription reads the whole table again. The recall is
+/// queued on each subscription in the transaction that audits it, so that it reaches every subscriber even when
+/// a node is offline now.
 pub async fn recall(p: &Platform, who: &Principal, code: ResourceCode, input: RecallInput) -> Result<RecallView> {
     who.require(&[Role::Reviewer, Role::DepartmentAdmin])?;
     let department = who.department()?.to_owned();
@@ -586,87 +601,103 @@ pub async fn recall(p: &Platform, who: &Principal, code: ResourceCode, input: Re
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let mut c = p.store.reader().await?;
-    let entry =
-        crate::sharing::published_entry(&mut c, &resource).await?.filter(|e| e.provider.id == department).ok_or_else(
-            || AppError::NotFound("信息资源不存在或不由本部门提供 (no such entry of your department)".into()),
-        )?;
-    let mount = match serving_state(&mut c, &resource).await? {
+    let mut tx = p.store.begin().await?;
+    crate::sharing::published_entry(&mut tx, &resource).await?.filter(|e| e.provider.id == department).ok_or_else(
+        || AppError::NotFound("信息资源不存在或不由本部门提供 (no such entry of your department)".into()),
+    )?;
+    let mount = match serving_state(&mut tx, &resource).await? {
         Serving::Ready(m) if m.kind == "table" => m,
         _ => {
             return Err(AppError::Conflict("该信息资源没有可用的库表挂接 (the entry has no ready table mount)".into()));
         }
     };
-    let key_items: Vec<String> = mount
-        .key_columns
-        .iter()
-        .filter_map(|k| mount.column_map.iter().find(|(_, col)| *col == k).map(|(i, _)| i.clone()))
-        .collect();
+    let key_items = key_items_of(&mount);
+    let mut key_values = Vec::with_capacity(keys.len());
     for (n, k) in keys.iter().enumerate() {
-        if key_items.iter().any(|i| !k.contains_key(i)) || k.len() != key_items.len() {
+        if k.len() != key_items.len() || key_items.iter().any(|i| !k.contains_key(i)) {
             errors.push(FieldError::new(
                 format!("keys[{n}]"),
                 format!("每条记录应给出且只给出主键信息项：{} (name exactly the key items)", key_items.join("、")),
             ));
+            continue;
         }
+        key_values.push(key_items.iter().map(|i| k.get(i).cloned().unwrap_or(Value::Null)).collect::<Vec<_>>());
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let live: Vec<SubscriptionRow> = {
-        let ids = shuqiao_store::sync::list(&mut c, Some(&department), None, 1000).await?;
-        ids.into_iter().filter(|s| s.resource == resource && s.state != CANCELLED).collect()
-    };
-    drop(c);
+    let correction = Correction { kind: "recall".into(), keys: key_values, reason: reason.clone() };
+    let done = queue_correction(&mut tx, p, &resource, &correction, keys.is_empty()).await?;
+    let ev = AuditEvent::new("sync.recall", format!("entry:{resource}"))
+        .department(department)
+        .resource(resource.clone())
+        .detail(json!({"reason": reason, "records": keys.len(), "whole": keys.is_empty(), "subscriptions": done}));
+    record(&mut tx, p, &Actor::from(who), ev).await?;
+    shuqiao_store::commit(tx).await?;
+    p.sync.wake();
+    Ok(RecallView { resource, subscriptions: done, records: keys.len(), reason })
+}
+
+/// The items of a mount's key columns, in key order.
+fn key_items_of(mount: &Mount) -> Vec<String> {
+    mount
+        .key_columns
+        .iter()
+        .filter_map(|k| mount.column_map.iter().find(|(_, col)| *col == k).map(|(i, _)| i.clone()))
+        .collect()
+}
+
+/// Queues a correction on every live subscription of `resource` (inside the caller's transaction); `whole`: a
+/// new full pass instead. Returns the subscriptions.
+async fn queue_correction(
+    c: &mut shuqiao_store::Conn,
+    p: &Platform,
+    resource: &str,
+    correction: &Correction,
+    whole: bool,
+) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    for sub in &live {
-        let mut d = parse(sub)?;
-        if keys.is_empty() {
-            // The whole table again: a new full pass replaces every delivered row, deleting what the source lacks.
+    let at = ts(p.now());
+    for id in store::live_of_resource(c, resource).await? {
+        let Some(row) = store::get(c, &id).await? else { continue };
+        let mut d = parse(&row)?;
+        if whole {
             d.progress.phase = Phase::Full;
             d.progress.after = None;
             d.progress.watermark = None;
             d.progress.pass_started_at = None;
         } else {
-            let batch = recall_batch(p, &mount, &d, &keys, &reason).await?;
-            publish(p, sub, &batch).await?;
+            d.corrections.push(correction.clone());
         }
-        let mut tx = p.store.begin().await?;
-        if keys.is_empty() {
-            store::set_data(&mut tx, &sub.id, &to_text(&d)?, sub.last_error.as_deref(), &ts(p.now())).await?;
-        }
-        let ev = AuditEvent::new("sync.recall", format!("subscription:{}", sub.id))
-            .department(department.clone())
-            .resource(resource.clone())
-            .detail(
-                json!({"reason": reason, "records": keys.len(), "whole": keys.is_empty(), "consumer": sub.consumer}),
-            );
-        record(&mut tx, p, &Actor::from(who), ev).await?;
-        shuqiao_store::commit(tx).await?;
-        done.push(sub.id.clone());
+        store::set_data(c, &id, &to_text(&d)?, row.last_error.as_deref(), &at).await?;
+        done.push(id);
     }
-    if live.is_empty() {
-        let mut tx = p.store.begin().await?;
-        let ev = AuditEvent::new("sync.recall", format!("entry:{resource}"))
-            .department(department.clone())
-            .resource(resource.clone())
-            .detail(json!({"reason": reason, "records": keys.len(), "subscriptions": 0}));
-        record(&mut tx, p, &Actor::from(who), ev).await?;
-        shuqiao_store::commit(tx).await?;
-    }
-    let _ = entry;
-    p.sync.wake();
-    Ok(RecallView { resource, subscriptions: done, records: keys.len(), reason })
+    Ok(done)
+}
+
+/// A confirmed objection (校核纠错) about the record `record_key` of `resource`: its corrected row flows to every
+/// live subscription like a recall (single-column keys; called inside the answer's transaction).
+pub(crate) async fn objection_corrected(
+    c: &mut shuqiao_store::Conn,
+    p: &Platform,
+    resource: &str,
+    record_key: &str,
+    objection: &str,
+) -> Result<Vec<String>> {
+    let mount = match serving_state(c, resource).await? {
+        Serving::Ready(m) if m.kind == "table" && m.key_columns.len() == 1 => m,
+        _ => return Ok(Vec::new()),
+    };
+    let correction = Correction {
+        kind: "correction".into(),
+        keys: vec![vec![Value::String(record_key.trim().to_owned())]],
+        reason: format!("objection:{objection}"),
+    };
+    queue_correction(c, p, resource, &correction, false).await
 }
 
 /// The named records as the source has them now: upserts for those it has, deletes for the rest.
-async fn recall_batch(
-    p: &Platform,
-    mount: &Mount,
-    d: &Data,
-    keys: &[BTreeMap<String, Value>],
-    reason: &str,
-) -> Result<Batch> {
+async fn correction_batch(p: &Platform, mount: &Mount, d: &Data, corr: &Correction) -> Result<Batch> {
     let (source, table) = mount.table();
     let asked: Vec<String> = d.items.iter().map(|i| i.column.clone()).collect();
     let key_cols: Vec<String> =
@@ -675,15 +706,11 @@ async fn recall_batch(
     let mut deletes = Vec::new();
     let mut subjects = BTreeSet::new();
     let key = p.subject_key.bytes();
-    for k in keys {
-        let filters: Vec<Filter> = d
-            .key_items
+    for k in &corr.keys {
+        let filters: Vec<Filter> = key_cols
             .iter()
-            .zip(&key_cols)
-            .map(|(item, col)| Filter {
-                column: col.clone(),
-                value: shuqiao_domain::masking::value_text(k.get(item).unwrap_or(&Value::Null)),
-            })
+            .zip(k)
+            .map(|(col, v)| Filter { column: col.clone(), value: shuqiao_domain::masking::value_text(v) })
             .collect();
         let req = Request::Query {
             source: source.clone(),
@@ -698,13 +725,11 @@ async fn recall_batch(
         let rows = checked_rows(reply, &asked, 2, false)?;
         match rows.into_iter().next() {
             Some(row) => upserts.push(mask_row(d, key, &row, &mut subjects)),
-            None => {
-                deletes.push(d.key_items.iter().map(|item| k.get(item).cloned().unwrap_or(Value::Null)).collect());
-            }
+            None => deletes.push(k.clone()),
         }
     }
     Ok(Batch {
-        kind: "recall".into(),
+        kind: corr.kind.clone(),
         columns: d.items.iter().map(|i| i.item.clone()).collect(),
         upserts,
         deletes,
@@ -712,7 +737,7 @@ async fn recall_batch(
         drop_columns: Vec::new(),
         subjects: subjects.into_iter().collect(),
         read_at: ts(p.now()),
-        reason: Some(reason.to_owned()),
+        reason: Some(corr.reason.clone()),
     })
 }
 
@@ -1038,6 +1063,17 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
         publish(p, &row, &batch).await?;
         let items = d.items.clone();
         update(p, id, false, |cur| cur.items = items).await?;
+        return Ok(None);
+    }
+    if let Some(corr) = d.corrections.first().cloned() {
+        let batch = correction_batch(p, &mount, &d, &corr).await?;
+        publish(p, &row, &batch).await?;
+        update(p, id, true, |cur| {
+            if cur.corrections.first() == Some(&corr) {
+                cur.corrections.remove(0);
+            }
+        })
+        .await?;
         return Ok(None);
     }
     let (source, table) = mount.table();

@@ -236,9 +236,17 @@ pub async fn answer(p: &Platform, who: &Principal, id: &str, confirm: bool, inpu
     o.updated_at = now;
     save(&mut tx, &o, from).await?;
     let action = if confirm { "confirm" } else { "reject" };
-    let detail = json!({"reason": o.answer.as_ref().and_then(|a| a.reason.clone()), "record_key": o.record_key});
+    // The corrected record flows to the resource's subscribers (SPEC §8), queued with the answer.
+    let subscriptions = if confirm {
+        crate::exchange::sync::objection_corrected(&mut tx, p, &o.resource, &o.record_key, &o.id).await?
+    } else {
+        Vec::new()
+    };
+    let detail = json!({"reason": o.answer.as_ref().and_then(|a| a.reason.clone()), "record_key": o.record_key,
+                        "subscriptions": subscriptions});
     audit(&mut tx, p, &Actor::from(who), &o, action, detail).await?;
     shuqiao_store::commit(tx).await?;
+    p.sync.wake();
     Ok(o)
 }
 

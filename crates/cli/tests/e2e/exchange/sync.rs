@@ -101,7 +101,10 @@ async fn converge(x: &X, id: &str, src: &str, dst: &str, what: &str) -> Value {
         if got.as_ref() == Some(&want) {
             let (st, s) = x.get("scjg_user", &format!("subscriptions/{id}")).await;
             assert_eq!(st, StatusCode::OK, "{s}");
-            return s;
+            // …and the platform knows it: every published batch applied, no lag.
+            if s["checkpoint"] == s["published"] && s["lag"]["rows"] == 0 {
+                return s;
+            }
         }
         if Instant::now() > deadline {
             let (_, s) = x.get("scjg_user", &format!("subscriptions/{id}")).await;
@@ -361,6 +364,30 @@ async fn sync_end_to_end(b: Backend) {
     converge(&x, &id, &src, &dst, "recall").await;
     let ev = x.events_of("sync.recall").await;
     assert!(ev.iter().any(|e| e["detail"]["reason"] == "姓名录入错误"), "{ev:#?}");
+
+    // A confirmed objection (校核纠错): the corrected record flows to the subscriber the same way.
+    let qian = id_card("13010219900909009");
+    let (st, o) = x
+        .post(
+            "scjg_user",
+            "objections",
+            json!({"resource": code, "record_key": qian, "item": "户籍地址", "description": "户籍地址与实际不符",
+                   "evidence": "现场核查记录"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{o}");
+    exec(&src, &format!("UPDATE residents SET hjdz = '河北省邢台市襄都区更正后2号' WHERE sfzh = '{qian}'")).await;
+    let (st, o) = x
+        .post(
+            "gat_review",
+            &format!("objections/{}/confirm", o["id"].as_str().unwrap()),
+            json!({"reason": "核实有误", "correction": "户籍地址更正为襄都区2号"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{o}");
+    converge(&x, &id, &src, &dst, "objection confirmed").await;
+    let (_, batches) = x.get("scjg_user", &format!("subscriptions/{id}/batches?limit=500")).await;
+    assert!(batches["items"].as_array().unwrap().iter().any(|b| b["kind"] == "correction"), "{batches}");
 
     // An item removed from the mount leaves the target.
     let mount = json!({
