@@ -684,10 +684,10 @@ pub(crate) async fn objection_corrected(
     record_key: &str,
     objection: &str,
 ) -> Result<Vec<String>> {
-    let mount = match serving_state(c, resource).await? {
-        Serving::Ready(m) if m.kind == "table" && m.key_columns.len() == 1 => m,
-        _ => return Ok(Vec::new()),
-    };
+    if !matches!(serving_state(c, resource).await?, Serving::Ready(m) if m.kind == "table" && m.key_columns.len() == 1)
+    {
+        return Ok(Vec::new());
+    }
     let correction = Correction {
         kind: "correction".into(),
         keys: vec![vec![Value::String(record_key.trim().to_owned())]],
