@@ -68,6 +68,8 @@ pub struct Platform {
     pub(crate) hot: Arc<crate::cache::HotPath>,
     /// Grants' daily usage, for quotas.
     pub(crate) usage: Arc<crate::exchange::usage::Usage>,
+    /// The bus carrying sync batches (the store-backed queue; NATS JetStream behind the same trait).
+    pub bus: Arc<dyn crate::exchange::bus::Bus>,
     /// The workers delivering active subscriptions.
     pub sync: Arc<crate::exchange::sync::Workers>,
 }
@@ -91,6 +93,7 @@ impl Platform {
         let rules = Arc::new(config.rules.clone());
         let audit_writer = crate::audit_writer::AuditWriter::start(store.clone(), audit.clone(), rules.clone());
         let subject_key = Arc::new(crate::exchange::subject::SubjectKey::load_or_create(&config.data_dir)?);
+        let bus = Arc::new(crate::exchange::bus::StoreBus::new(store.clone()));
         let platform = Platform {
             store,
             index: Arc::new(index),
@@ -104,6 +107,7 @@ impl Platform {
             subject_key,
             hot: Arc::default(),
             usage: Arc::default(),
+            bus,
             sync: Arc::default(),
         };
         platform.ensure_index().await?;

@@ -36,7 +36,6 @@ use shuqiao_exchange::{FailCode, Filter, KeyRange, Reply, Request, SyncColumn};
 use shuqiao_store::sync::{self as store, BatchRow, SubscriptionRow};
 use shuqiao_store::ts;
 
-use super::bus::{Bus, StoreBus};
 use super::mounts::{Mount, Serving, serving_state};
 use crate::audit::{Actor, AuditEvent, record};
 use crate::platform::Principal;
@@ -225,7 +224,7 @@ fn to_text(d: &Data) -> Result<String> {
 
 async fn view(p: &Platform, row: SubscriptionRow) -> Result<SubscriptionView> {
     let d = parse(&row)?;
-    let state = StoreBus::new(p.store.clone()).state(&stream(&row.id)).await?;
+    let state = p.bus.state(&stream(&row.id)).await?;
     let (rows, oldest) = {
         let mut c = p.store.reader().await?;
         store::unapplied(&mut c, &row.id).await?
@@ -557,7 +556,7 @@ pub async fn act(p: &Platform, who: &Principal, id: &str, action: Action) -> Res
     }
     if next == CANCELLED {
         // Undelivered batches of a cancelled subscription are never sent: drop them.
-        StoreBus::new(p.store.clone()).delete(&stream(id)).await?;
+        p.bus.delete(&stream(id)).await?;
     }
     p.sync.wake();
     get(p, who, id).await
@@ -1001,7 +1000,7 @@ fn key_of(d: &Data, row: &[Value]) -> Vec<Value> {
 
 /// Publishes a batch as the stream's next message and records its provenance.
 async fn publish(p: &Platform, row: &SubscriptionRow, batch: &Batch) -> Result<u64> {
-    let bus = StoreBus::new(p.store.clone());
+    let bus = &*p.bus;
     let name = stream(&row.id);
     let payload = serde_json::to_vec(batch).map_err(|e| AppError::Internal(e.into()))?;
     let checksum = hex::encode(Sha256::digest(&payload));
@@ -1031,7 +1030,7 @@ async fn publish(p: &Platform, row: &SubscriptionRow, batch: &Batch) -> Result<u
 async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
     let Some((row, mut d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
-    let bus = StoreBus::new(p.store.clone());
+    let bus = &*p.bus;
     if bus.state(&stream(id)).await?.pending() >= MAX_PENDING {
         return Ok(Some(Hold::Idle));
     }
@@ -1240,7 +1239,7 @@ fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
 async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<Option<Hold>> {
     let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, _mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
-    let bus = StoreBus::new(p.store.clone());
+    let bus = &*p.bus;
     let name = stream(id);
     let state = bus.state(&name).await?;
     let done = match *confirmed {
