@@ -13,7 +13,9 @@
 //! The platform's delivery loop (sequence numbers, the bus, acknowledgements) builds on [`Target::apply`] and
 //! [`Target::checkpoint`].
 
+mod column;
 mod postgres;
+mod statement;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -23,9 +25,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use shuqiao_exchange::{FailCode, KeyRange};
+use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AnyPool, Row};
+
+pub use column::{ColumnType, TargetColumn};
+use statement::{Arg, Conn, Stmt};
 
 use crate::dialect::Dialect;
 use crate::plan::{ColumnInfo, Fail};
@@ -35,123 +40,6 @@ pub const CHECKPOINTS: &str = "shuqiao_sync_checkpoints";
 
 /// Most bound parameters in one statement (below SQLite's 32,766 and PostgreSQL's and MySQL's 65,535).
 const MAX_PARAMS: usize = 30_000;
-
-/// How a subscribed column is typed in the target: from the catalog item's data type (C 字符型, N 数值型, Y 货币型,
-/// D 日期型, T 日期时间型, L 逻辑型, M 备注型, G 通用型, B 双精度型, I 整型, F 浮点型) and length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    Text(Option<u32>),
-    Decimal,
-    Integer,
-    Double,
-    Date,
-    DateTime,
-    Bool,
-}
-
-impl ColumnType {
-    /// The type of a catalog data type letter (`None` for an unknown letter).
-    pub fn of_catalog(letter: &str, length: Option<u32>) -> Option<ColumnType> {
-        Some(match letter {
-            "C" => ColumnType::Text(length.filter(|l| (1..=4000).contains(l))),
-            "M" | "G" => ColumnType::Text(None),
-            "N" | "Y" => ColumnType::Decimal,
-            "I" => ColumnType::Integer,
-            "B" | "F" => ColumnType::Double,
-            "D" => ColumnType::Date,
-            "T" => ColumnType::DateTime,
-            "L" => ColumnType::Bool,
-            _ => return None,
-        })
-    }
-
-    fn ddl(self, d: Dialect, key: bool) -> String {
-        match (self, d) {
-            // Byte-wise order for text keys, so that a key-range delete uses the primary-key index.
-            (ColumnType::Text(Some(n)), Dialect::Postgres) if key => format!("VARCHAR({n}) COLLATE \"C\""),
-            (ColumnType::Text(None), Dialect::Postgres) if key => "TEXT COLLATE \"C\"".into(),
-            (ColumnType::Text(Some(n)), _) => format!("VARCHAR({n})"),
-            // MySQL cannot index TEXT without a prefix: keys get a bounded VARCHAR.
-            (ColumnType::Text(None), Dialect::MySql) if key => "VARCHAR(255)".into(),
-            (ColumnType::Text(None), _) => "TEXT".into(),
-            (ColumnType::Decimal, Dialect::MySql) => "DECIMAL(38,10)".into(),
-            (ColumnType::Decimal, _) => "NUMERIC".into(),
-            (ColumnType::Integer, _) => "BIGINT".into(),
-            (ColumnType::Double, Dialect::MySql) => "DOUBLE".into(),
-            (ColumnType::Double, _) => "DOUBLE PRECISION".into(),
-            (ColumnType::Date, Dialect::Sqlite) => "TEXT".into(),
-            (ColumnType::Date, _) => "DATE".into(),
-            (ColumnType::DateTime, Dialect::Sqlite) => "TEXT".into(),
-            (ColumnType::DateTime, Dialect::Postgres) => "TIMESTAMP".into(),
-            (ColumnType::DateTime, Dialect::MySql) => "DATETIME(6)".into(),
-            (ColumnType::Bool, Dialect::Sqlite) => "INTEGER".into(),
-            (ColumnType::Bool, _) => "BOOLEAN".into(),
-        }
-    }
-
-    /// The placeholder with the cast PostgreSQL needs for a value bound as text.
-    fn param(self, d: Dialect, n: usize) -> String {
-        match d {
-            Dialect::Postgres => {
-                let cast = match self {
-                    ColumnType::Text(_) => "text",
-                    ColumnType::Decimal => "numeric",
-                    ColumnType::Integer => "bigint",
-                    ColumnType::Double => "double precision",
-                    ColumnType::Date => "date",
-                    ColumnType::DateTime => "timestamp",
-                    ColumnType::Bool => "boolean",
-                };
-                format!("CAST(${n} AS {cast})")
-            }
-            Dialect::Sqlite | Dialect::MySql => "?".into(),
-        }
-    }
-
-    fn is_text(self) -> bool {
-        matches!(self, ColumnType::Text(_))
-    }
-
-    /// A key column as compared in a key range: text byte-wise.
-    fn key_expr(self, d: Dialect, quoted: &str) -> String {
-        match d {
-            _ if !self.is_text() => quoted.to_owned(),
-            Dialect::Postgres => format!("{quoted} COLLATE \"C\""),
-            Dialect::MySql => format!("CAST({quoted} AS BINARY)"),
-            Dialect::Sqlite => format!("{quoted} COLLATE BINARY"),
-        }
-    }
-
-    /// The parameter compared with [`ColumnType::key_expr`].
-    fn key_param(self, d: Dialect, n: usize) -> String {
-        match d {
-            Dialect::MySql if self.is_text() => "CAST(? AS BINARY)".into(),
-            _ => self.param(d, n),
-        }
-    }
-
-    /// A value as a statement argument: numbers and booleans as themselves where the database takes them, the
-    /// rest as text (PostgreSQL casts it, see [`ColumnType::param`]).
-    fn arg(self, v: &Value, d: Dialect) -> Arg {
-        match v {
-            Value::Null => Arg::Null,
-            Value::Bool(b) if d != Dialect::Postgres => Arg::Int(i64::from(*b)),
-            Value::Number(n) if d != Dialect::Postgres => match (self, n.as_i64(), n.as_f64()) {
-                (ColumnType::Integer | ColumnType::Bool | ColumnType::Decimal, Some(i), _) => Arg::Int(i),
-                (ColumnType::Double | ColumnType::Decimal, _, Some(f)) => Arg::Float(f),
-                _ => Arg::Text(n.to_string()),
-            },
-            Value::String(s) => Arg::Text(s.clone()),
-            other => Arg::Text(other.to_string()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetColumn {
-    pub name: String,
-    pub column_type: ColumnType,
-}
 
 /// One batch of a subscription.
 #[derive(Debug, Clone)]
@@ -213,84 +101,6 @@ fn db(e: sqlx::Error) -> Fail {
 /// A row that cannot be written (a type mismatch, a NULL key…): the batch is refused.
 fn unwritable(table: &str) -> impl Fn(sqlx::Error) -> Fail + '_ {
     move |e| fail(FailCode::BadRequest, format!("the batch cannot be written to {table}: {e}"))
-}
-
-/// A statement argument.
-#[derive(Debug, Clone, PartialEq)]
-enum Arg {
-    Null,
-    Text(String),
-    Int(i64),
-    Float(f64),
-}
-
-/// A statement with its arguments, run on either kind of connection.
-#[derive(Debug, Clone, Default)]
-struct Stmt {
-    sql: String,
-    args: Vec<Arg>,
-}
-
-impl Stmt {
-    fn new(sql: String) -> Stmt {
-        Stmt { sql, args: Vec::new() }
-    }
-}
-
-macro_rules! bound {
-    ($stmt:expr) => {{
-        let Stmt { sql, args } = $stmt;
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for a in args {
-            q = match a {
-                Arg::Null => q.bind(None::<String>),
-                Arg::Text(s) => q.bind(s),
-                Arg::Int(i) => q.bind(i),
-                Arg::Float(f) => q.bind(f),
-            };
-        }
-        q
-    }};
-}
-
-/// A connection (in a transaction) of either pool.
-enum Conn<'c> {
-    Any(&'c mut sqlx::AnyConnection),
-    Postgres(&'c mut sqlx::PgConnection),
-}
-
-impl Conn<'_> {
-    async fn execute(&mut self, s: Stmt) -> Result<u64, sqlx::Error> {
-        Ok(match self {
-            Conn::Any(c) => bound!(s).execute(&mut **c).await?.rows_affected(),
-            Conn::Postgres(c) => bound!(s).execute(&mut **c).await?.rows_affected(),
-        })
-    }
-
-    /// Every row, each value as text (`null` where it is not text).
-    async fn texts(&mut self, s: Stmt) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        fn cells<R: Row>(r: &R) -> Vec<Value>
-        where
-            for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-            usize: sqlx::ColumnIndex<R>,
-        {
-            (0..r.len()).map(|i| r.try_get::<String, _>(i).map(Value::String).unwrap_or(Value::Null)).collect()
-        }
-        Ok(match self {
-            Conn::Any(c) => bound!(s).fetch_all(&mut **c).await?.iter().map(cells).collect(),
-            Conn::Postgres(c) => bound!(s).fetch_all(&mut **c).await?.iter().map(cells).collect(),
-        })
-    }
-
-    async fn optional_i64(&mut self, s: Stmt) -> Result<Option<i64>, sqlx::Error> {
-        let Stmt { sql, args } = s;
-        let text = args.into_iter().map(|a| if let Arg::Text(t) = a { t } else { String::new() }).next();
-        let text = text.unwrap_or_default();
-        match self {
-            Conn::Any(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(text).fetch_optional(&mut **c).await,
-            Conn::Postgres(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(text).fetch_optional(&mut **c).await,
-        }
-    }
 }
 
 impl Target {
