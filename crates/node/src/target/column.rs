@@ -34,14 +34,21 @@ impl ColumnType {
         })
     }
 
-    pub(super) fn ddl(self, d: Dialect, key: bool) -> String {
+    /// The column's type; text keys in byte order so that a key-range delete uses the primary-key index
+    /// (`mysql_bytes`: the server's binary NO PAD collation, if it has one).
+    pub(super) fn ddl(self, d: Dialect, key: bool, mysql_bytes: Option<&str>) -> String {
         match (self, d) {
-            // Byte-wise order for text keys, so that a key-range delete uses the primary-key index.
             (ColumnType::Text(Some(n)), Dialect::Postgres) if key => format!("VARCHAR({n}) COLLATE \"C\""),
             (ColumnType::Text(None), Dialect::Postgres) if key => "TEXT COLLATE \"C\"".into(),
-            (ColumnType::Text(Some(n)), _) => format!("VARCHAR({n})"),
             // MySQL cannot index TEXT without a prefix: keys get a bounded VARCHAR.
-            (ColumnType::Text(None), Dialect::MySql) if key => "VARCHAR(255)".into(),
+            (ColumnType::Text(n), Dialect::MySql) if key => {
+                let n = n.unwrap_or(255);
+                match mysql_bytes {
+                    Some(c) => format!("VARCHAR({n}) CHARACTER SET utf8mb4 COLLATE {c}"),
+                    None => format!("VARCHAR({n})"),
+                }
+            }
+            (ColumnType::Text(Some(n)), _) => format!("VARCHAR({n})"),
             (ColumnType::Text(None), _) => "TEXT".into(),
             (ColumnType::Decimal, Dialect::MySql) => "DECIMAL(38,10)".into(),
             (ColumnType::Decimal, _) => "NUMERIC".into(),
@@ -77,14 +84,15 @@ impl ColumnType {
         }
     }
 
-    fn is_text(self) -> bool {
+    pub(super) fn is_text(self) -> bool {
         matches!(self, ColumnType::Text(_))
     }
 
-    /// A key column as compared in a key range: text byte-wise.
-    pub(super) fn key_expr(self, d: Dialect, quoted: &str) -> String {
+    /// A key column as compared in a key range: text byte-wise (`native`: the column's collation is byte order,
+    /// which keeps the index usable on MySQL).
+    pub(super) fn key_expr(self, d: Dialect, quoted: &str, native: bool) -> String {
         match d {
-            _ if !self.is_text() => quoted.to_owned(),
+            _ if !self.is_text() || native => quoted.to_owned(),
             Dialect::Postgres => format!("{quoted} COLLATE \"C\""),
             Dialect::MySql => format!("CAST({quoted} AS BINARY)"),
             Dialect::Sqlite => format!("{quoted} COLLATE BINARY"),
@@ -92,9 +100,9 @@ impl ColumnType {
     }
 
     /// The parameter compared with [`ColumnType::key_expr`].
-    pub(super) fn key_param(self, d: Dialect, n: usize) -> String {
+    pub(super) fn key_param(self, d: Dialect, n: usize, native: bool) -> String {
         match d {
-            Dialect::MySql if self.is_text() => "CAST(? AS BINARY)".into(),
+            Dialect::MySql if self.is_text() && !native => "CAST(? AS BINARY)".into(),
             _ => self.param(d, n),
         }
     }

@@ -87,7 +87,18 @@ pub struct Target {
     checkpoints_ready: AtomicBool,
     /// Tables known to have these columns (lower case), so that a batch does not read the catalog again. A table
     /// changed behind the node's back makes a batch fail as a whole, and forgets the entry.
-    known_tables: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    known_tables: Mutex<BTreeMap<String, KnownTable>>,
+    /// MySQL: the server's binary NO PAD collation for text keys (looked up once; `None` inside: it has none).
+    mysql_bytes: Mutex<Option<Option<String>>>,
+}
+
+/// What a batch needs to know of an existing target table.
+#[derive(Debug, Clone, Default)]
+struct KnownTable {
+    /// Its columns, in lower case.
+    columns: BTreeSet<String>,
+    /// Its text columns (lower case) whose collation is byte order.
+    byte_ordered: BTreeSet<String>,
 }
 
 fn fail(code: FailCode, m: impl Into<String>) -> Fail {
@@ -135,7 +146,13 @@ impl Target {
     }
 
     fn new(pool: Pool, dialect: Dialect) -> Target {
-        Target { pool, dialect, checkpoints_ready: AtomicBool::new(false), known_tables: Mutex::default() }
+        Target {
+            pool,
+            dialect,
+            checkpoints_ready: AtomicBool::new(false),
+            known_tables: Mutex::default(),
+            mysql_bytes: Mutex::default(),
+        }
     }
 
     async fn ensure_checkpoints(&self, c: &mut Conn<'_>) -> Result<(), Fail> {
@@ -155,10 +172,41 @@ impl Target {
     /// Whether `table` is known to have every column of the batch, and no column it drops.
     fn known(&self, b: &Batch) -> bool {
         let Ok(known) = self.known_tables.lock() else { return false };
-        known.get(&b.table).is_some_and(|cols| {
-            b.columns.iter().all(|c| cols.contains(&c.name.to_lowercase()))
-                && !b.drop_columns.iter().any(|c| cols.contains(&c.to_lowercase()))
+        known.get(&b.table).is_some_and(|t| {
+            b.columns.iter().all(|c| t.columns.contains(&c.name.to_lowercase()))
+                && !b.drop_columns.iter().any(|c| t.columns.contains(&c.to_lowercase()))
         })
+    }
+
+    /// Key columns of `table` (lower case) whose collation is byte order: compared natively in a range delete.
+    fn byte_ordered(&self, table: &str) -> BTreeSet<String> {
+        let Ok(known) = self.known_tables.lock() else { return BTreeSet::new() };
+        known.get(table).map(|t| t.byte_ordered.clone()).unwrap_or_default()
+    }
+
+    /// MySQL: the binary NO PAD collation the server has, if any (MariaDB `utf8mb4_nopad_bin`, MySQL 8
+    /// `utf8mb4_0900_bin`).
+    async fn mysql_bytes(&self, c: &mut Conn<'_>) -> Result<Option<String>, Fail> {
+        if let Ok(cached) = self.mysql_bytes.lock()
+            && let Some(found) = cached.as_ref()
+        {
+            return Ok(found.clone());
+        }
+        let list: Vec<String> = crate::dialect::BYTE_ORDER_COLLATIONS.iter().map(|c| format!("'{c}'")).collect();
+        let sql = format!(
+            "SELECT CAST(collation_name AS CHAR) FROM information_schema.collations WHERE collation_name IN ({}) \
+             ORDER BY collation_name DESC",
+            list.join(", ")
+        );
+        let rows = c.texts(Stmt::new(sql)).await.map_err(db)?;
+        let found = rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
+            .find(|c| c.starts_with("utf8mb4"));
+        if let Ok(mut cached) = self.mysql_bytes.lock() {
+            *cached = Some(found.clone());
+        }
+        Ok(found)
     }
 
     fn p(&self, n: usize) -> String {
@@ -315,28 +363,29 @@ impl Target {
         if self.known(b) {
             return Ok(false);
         }
-        let (created, columns) = self.create_or_check(c, b).await?;
+        let (created, table) = self.create_or_check(c, b).await?;
         if let Ok(mut known) = self.known_tables.lock() {
             if known.len() > 1000 {
                 known.clear();
             }
-            known.insert(b.table.clone(), columns);
+            known.insert(b.table.clone(), table);
         }
         Ok(created)
     }
 
     /// Creates the table or drops columns and checks the rest: (created now, the table's columns in lower case).
-    async fn create_or_check(&self, c: &mut Conn<'_>, b: &Batch) -> Result<(bool, BTreeSet<String>), Fail> {
+    async fn create_or_check(&self, c: &mut Conn<'_>, b: &Batch) -> Result<(bool, KnownTable), Fail> {
         let d = self.dialect;
         let existing = self.columns(c, &b.table).await?;
         if existing.is_empty() {
+            let mysql_bytes = if d == Dialect::MySql { self.mysql_bytes(c).await? } else { None };
             let cols: Vec<String> = b
                 .columns
                 .iter()
                 .map(|col| {
                     let key = b.key_columns.contains(&col.name);
                     let null = if key { " NOT NULL" } else { "" };
-                    format!("{} {}{null}", d.quote(&col.name), col.column_type.ddl(d, key))
+                    format!("{} {}{null}", d.quote(&col.name), col.column_type.ddl(d, key, mysql_bytes.as_deref()))
                 })
                 .collect();
             let keys: Vec<String> = b.key_columns.iter().map(|k| d.quote(k)).collect();
@@ -347,7 +396,17 @@ impl Target {
                 keys.join(", ")
             );
             c.execute(Stmt::new(sql)).await.map_err(db)?;
-            return Ok((true, b.columns.iter().map(|c| c.name.to_lowercase()).collect()));
+            let lower = |c: &TargetColumn| c.name.to_lowercase();
+            let byte_ordered = match (d, &mysql_bytes) {
+                (Dialect::MySql, Some(_)) => b
+                    .columns
+                    .iter()
+                    .filter(|c| c.column_type.is_text() && b.key_columns.contains(&c.name))
+                    .map(lower)
+                    .collect(),
+                _ => BTreeSet::new(),
+            };
+            return Ok((true, KnownTable { columns: b.columns.iter().map(lower).collect(), byte_ordered }));
         }
         let has = |name: &str| existing.iter().find(|e| e.name.eq_ignore_ascii_case(name));
         for drop in &b.drop_columns {
@@ -361,6 +420,7 @@ impl Target {
             .map(|e| e.name.to_lowercase())
             .filter(|n| !b.drop_columns.iter().any(|d| d.eq_ignore_ascii_case(n)))
             .collect();
+        let byte_ordered = existing.iter().filter(|e| e.byte_ordered).map(|e| e.name.to_lowercase()).collect();
         let missing: Vec<&str> =
             b.columns.iter().filter(|col| has(&col.name).is_none()).map(|col| col.name.as_str()).collect();
         if !missing.is_empty() {
@@ -373,7 +433,7 @@ impl Target {
                 ),
             ));
         }
-        Ok((false, columns))
+        Ok((false, KnownTable { columns, byte_ordered }))
     }
 
     fn key_types(&self, b: &Batch) -> Vec<ColumnType> {
@@ -387,16 +447,20 @@ impl Target {
     fn range_delete(&self, b: &Batch, range: &KeyRange) -> Result<Stmt, Fail> {
         let d = self.dialect;
         let types = self.key_types(b);
-        let lhs: Vec<String> = b.key_columns.iter().zip(&types).map(|(k, t)| t.key_expr(d, &d.quote(k))).collect();
+        // MySQL cannot use an index through CAST: keys already in byte order are compared natively.
+        let byte_ordered = if d == Dialect::MySql { self.byte_ordered(&b.table) } else { BTreeSet::new() };
+        let native: Vec<bool> = b.key_columns.iter().map(|k| byte_ordered.contains(&k.to_lowercase())).collect();
+        let lhs: Vec<String> =
+            b.key_columns.iter().zip(&types).zip(&native).map(|((k, t), &n)| t.key_expr(d, &d.quote(k), n)).collect();
         let lhs = format!("({})", lhs.join(", "));
         let mut s = Stmt::new(format!("DELETE FROM {}", d.quote_table(&b.table)));
         let mut conds = Vec::new();
         for (bound, op) in [(&range.after, ">"), (&range.upto, "<=")] {
             let Some(values) = bound else { continue };
             let mut ps = Vec::with_capacity(values.len());
-            for (v, t) in values.iter().zip(&types) {
+            for ((v, t), &n) in values.iter().zip(&types).zip(&native) {
                 s.args.push(t.arg(v, d));
-                ps.push(t.key_param(d, s.args.len()));
+                ps.push(t.key_param(d, s.args.len(), n));
             }
             conds.push(format!("{lhs} {op} ({})", ps.join(", ")));
         }
