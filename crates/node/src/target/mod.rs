@@ -297,7 +297,7 @@ impl Target {
         in_order(b, at)?;
         let created = if ddl { self.prepare_table(c, b).await? } else { false };
         if let Some(range) = &b.range {
-            c.execute(self.range_delete(b, range)?).await.map_err(db)?;
+            c.execute(self.range_delete(b, range)?).await.map_err(unwritable(&b.table))?;
         }
         match c {
             Conn::Postgres(pg) => postgres::upsert(pg, b, b.range.is_some() || created).await?,
