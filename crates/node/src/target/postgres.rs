@@ -5,6 +5,8 @@
 //! outside its range whose key exists), the copy is rolled back to a savepoint and the batch takes the other path:
 //! copied into a temporary table, then `INSERT … SELECT … ON CONFLICT (keys) DO UPDATE`.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 use sqlx::PgConnection;
 
@@ -79,7 +81,9 @@ pub(super) fn copy_text(rows: &[Vec<Value>]) -> Vec<u8> {
                 Value::Null => out.push_str("\\N"),
                 Value::Bool(true) => out.push('t'),
                 Value::Bool(false) => out.push('f'),
-                Value::Number(n) => out.push_str(&n.to_string()),
+                Value::Number(n) => {
+                    let _ = write!(out, "{n}");
+                }
                 Value::String(s) => escape(&mut out, s),
                 other => escape(&mut out, &other.to_string()),
             }
