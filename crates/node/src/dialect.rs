@@ -8,6 +8,10 @@ use serde_json::Value;
 
 use crate::plan::{Category, ColumnInfo, Plan, value_text};
 
+/// MySQL/MariaDB collations that order UTF-8 text by its bytes (code points, no padding).
+pub const BYTE_ORDER_COLLATIONS: [&str; 4] =
+    ["utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb3_nopad_bin", "utf8_nopad_bin"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
@@ -95,8 +99,8 @@ impl Dialect {
                     None => "table_schema = DATABASE()",
                 };
                 format!(
-                    "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), CAST(column_type AS CHAR) \
-                     FROM information_schema.columns WHERE table_name = ? AND {schema_cond} ORDER BY ordinal_position"
+                    "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), CAST(column_type AS CHAR), \
+                     CAST(collation_name AS CHAR) FROM information_schema.columns WHERE table_name = ? AND {schema_cond} ORDER BY ordinal_position"
                 )
             }
         };
@@ -116,9 +120,12 @@ impl Dialect {
             Dialect::Postgres => (pg_category(&data_type), Some((text(2), text(3)))),
             Dialect::MySql => (mysql_category(&data_type, &text(2)), None),
         };
-        // glibc's C.UTF-8 orders by code point, which is UTF-8 byte order.
-        let byte_ordered =
-            self == Dialect::Postgres && matches!(text(4).as_str(), "C" | "POSIX" | "C.UTF-8" | "C.utf8");
+        // glibc's C.UTF-8 orders by code point, which is UTF-8 byte order; so do MySQL's binary NO PAD collations.
+        let byte_ordered = match self {
+            Dialect::Postgres => matches!(text(4).as_str(), "C" | "POSIX" | "C.UTF-8" | "C.utf8"),
+            Dialect::MySql => BYTE_ORDER_COLLATIONS.contains(&text(3).as_str()),
+            Dialect::Sqlite => false,
+        };
         Some(ColumnInfo { name, data_type, category, pg_type, byte_ordered })
     }
 
@@ -195,7 +202,7 @@ impl Dialect {
     /// The parameter `n` compared with [`Dialect::key_expr`] of `col`.
     fn key_param(self, col: &ColumnInfo, n: usize, bytewise: bool) -> String {
         match self {
-            Dialect::MySql if bytewise && col.category == Category::Text => {
+            Dialect::MySql if bytewise && col.category == Category::Text && !col.byte_ordered => {
                 format!("CAST({} AS BINARY)", self.param(n))
             }
             _ => self.param_expr(col, n),

@@ -13,7 +13,9 @@
 //! The platform's delivery loop (sequence numbers, the bus, acknowledgements) builds on [`Target::apply`] and
 //! [`Target::checkpoint`].
 
+mod column;
 mod postgres;
+mod statement;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -23,9 +25,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use shuqiao_exchange::{FailCode, KeyRange};
+use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AnyPool, Row};
+
+pub use column::{ColumnType, TargetColumn};
+use statement::{Arg, Conn, Stmt};
 
 use crate::dialect::Dialect;
 use crate::plan::{ColumnInfo, Fail};
@@ -35,123 +40,6 @@ pub const CHECKPOINTS: &str = "shuqiao_sync_checkpoints";
 
 /// Most bound parameters in one statement (below SQLite's 32,766 and PostgreSQL's and MySQL's 65,535).
 const MAX_PARAMS: usize = 30_000;
-
-/// How a subscribed column is typed in the target: from the catalog item's data type (C 字符型, N 数值型, Y 货币型,
-/// D 日期型, T 日期时间型, L 逻辑型, M 备注型, G 通用型, B 双精度型, I 整型, F 浮点型) and length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    Text(Option<u32>),
-    Decimal,
-    Integer,
-    Double,
-    Date,
-    DateTime,
-    Bool,
-}
-
-impl ColumnType {
-    /// The type of a catalog data type letter (`None` for an unknown letter).
-    pub fn of_catalog(letter: &str, length: Option<u32>) -> Option<ColumnType> {
-        Some(match letter {
-            "C" => ColumnType::Text(length.filter(|l| (1..=4000).contains(l))),
-            "M" | "G" => ColumnType::Text(None),
-            "N" | "Y" => ColumnType::Decimal,
-            "I" => ColumnType::Integer,
-            "B" | "F" => ColumnType::Double,
-            "D" => ColumnType::Date,
-            "T" => ColumnType::DateTime,
-            "L" => ColumnType::Bool,
-            _ => return None,
-        })
-    }
-
-    fn ddl(self, d: Dialect, key: bool) -> String {
-        match (self, d) {
-            // Byte-wise order for text keys, so that a key-range delete uses the primary-key index.
-            (ColumnType::Text(Some(n)), Dialect::Postgres) if key => format!("VARCHAR({n}) COLLATE \"C\""),
-            (ColumnType::Text(None), Dialect::Postgres) if key => "TEXT COLLATE \"C\"".into(),
-            (ColumnType::Text(Some(n)), _) => format!("VARCHAR({n})"),
-            // MySQL cannot index TEXT without a prefix: keys get a bounded VARCHAR.
-            (ColumnType::Text(None), Dialect::MySql) if key => "VARCHAR(255)".into(),
-            (ColumnType::Text(None), _) => "TEXT".into(),
-            (ColumnType::Decimal, Dialect::MySql) => "DECIMAL(38,10)".into(),
-            (ColumnType::Decimal, _) => "NUMERIC".into(),
-            (ColumnType::Integer, _) => "BIGINT".into(),
-            (ColumnType::Double, Dialect::MySql) => "DOUBLE".into(),
-            (ColumnType::Double, _) => "DOUBLE PRECISION".into(),
-            (ColumnType::Date, Dialect::Sqlite) => "TEXT".into(),
-            (ColumnType::Date, _) => "DATE".into(),
-            (ColumnType::DateTime, Dialect::Sqlite) => "TEXT".into(),
-            (ColumnType::DateTime, Dialect::Postgres) => "TIMESTAMP".into(),
-            (ColumnType::DateTime, Dialect::MySql) => "DATETIME(6)".into(),
-            (ColumnType::Bool, Dialect::Sqlite) => "INTEGER".into(),
-            (ColumnType::Bool, _) => "BOOLEAN".into(),
-        }
-    }
-
-    /// The placeholder with the cast PostgreSQL needs for a value bound as text.
-    fn param(self, d: Dialect, n: usize) -> String {
-        match d {
-            Dialect::Postgres => {
-                let cast = match self {
-                    ColumnType::Text(_) => "text",
-                    ColumnType::Decimal => "numeric",
-                    ColumnType::Integer => "bigint",
-                    ColumnType::Double => "double precision",
-                    ColumnType::Date => "date",
-                    ColumnType::DateTime => "timestamp",
-                    ColumnType::Bool => "boolean",
-                };
-                format!("CAST(${n} AS {cast})")
-            }
-            Dialect::Sqlite | Dialect::MySql => "?".into(),
-        }
-    }
-
-    fn is_text(self) -> bool {
-        matches!(self, ColumnType::Text(_))
-    }
-
-    /// A key column as compared in a key range: text byte-wise.
-    fn key_expr(self, d: Dialect, quoted: &str) -> String {
-        match d {
-            _ if !self.is_text() => quoted.to_owned(),
-            Dialect::Postgres => format!("{quoted} COLLATE \"C\""),
-            Dialect::MySql => format!("CAST({quoted} AS BINARY)"),
-            Dialect::Sqlite => format!("{quoted} COLLATE BINARY"),
-        }
-    }
-
-    /// The parameter compared with [`ColumnType::key_expr`].
-    fn key_param(self, d: Dialect, n: usize) -> String {
-        match d {
-            Dialect::MySql if self.is_text() => "CAST(? AS BINARY)".into(),
-            _ => self.param(d, n),
-        }
-    }
-
-    /// A value as a statement argument: numbers and booleans as themselves where the database takes them, the
-    /// rest as text (PostgreSQL casts it, see [`ColumnType::param`]).
-    fn arg(self, v: &Value, d: Dialect) -> Arg {
-        match v {
-            Value::Null => Arg::Null,
-            Value::Bool(b) if d != Dialect::Postgres => Arg::Int(i64::from(*b)),
-            Value::Number(n) if d != Dialect::Postgres => match (self, n.as_i64(), n.as_f64()) {
-                (ColumnType::Integer | ColumnType::Bool | ColumnType::Decimal, Some(i), _) => Arg::Int(i),
-                (ColumnType::Double | ColumnType::Decimal, _, Some(f)) => Arg::Float(f),
-                _ => Arg::Text(n.to_string()),
-            },
-            Value::String(s) => Arg::Text(s.clone()),
-            other => Arg::Text(other.to_string()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetColumn {
-    pub name: String,
-    pub column_type: ColumnType,
-}
 
 /// One batch of a subscription.
 #[derive(Debug, Clone)]
@@ -199,7 +87,18 @@ pub struct Target {
     checkpoints_ready: AtomicBool,
     /// Tables known to have these columns (lower case), so that a batch does not read the catalog again. A table
     /// changed behind the node's back makes a batch fail as a whole, and forgets the entry.
-    known_tables: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    known_tables: Mutex<BTreeMap<String, KnownTable>>,
+    /// MySQL: the server's binary NO PAD collation for text keys (looked up once; `None` inside: it has none).
+    mysql_bytes: Mutex<Option<Option<String>>>,
+}
+
+/// What a batch needs to know of an existing target table.
+#[derive(Debug, Clone, Default)]
+struct KnownTable {
+    /// Its columns, in lower case.
+    columns: BTreeSet<String>,
+    /// Its text columns (lower case) whose collation is byte order.
+    byte_ordered: BTreeSet<String>,
 }
 
 fn fail(code: FailCode, m: impl Into<String>) -> Fail {
@@ -213,84 +112,6 @@ fn db(e: sqlx::Error) -> Fail {
 /// A row that cannot be written (a type mismatch, a NULL key…): the batch is refused.
 fn unwritable(table: &str) -> impl Fn(sqlx::Error) -> Fail + '_ {
     move |e| fail(FailCode::BadRequest, format!("the batch cannot be written to {table}: {e}"))
-}
-
-/// A statement argument.
-#[derive(Debug, Clone, PartialEq)]
-enum Arg {
-    Null,
-    Text(String),
-    Int(i64),
-    Float(f64),
-}
-
-/// A statement with its arguments, run on either kind of connection.
-#[derive(Debug, Clone, Default)]
-struct Stmt {
-    sql: String,
-    args: Vec<Arg>,
-}
-
-impl Stmt {
-    fn new(sql: String) -> Stmt {
-        Stmt { sql, args: Vec::new() }
-    }
-}
-
-macro_rules! bound {
-    ($stmt:expr) => {{
-        let Stmt { sql, args } = $stmt;
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for a in args {
-            q = match a {
-                Arg::Null => q.bind(None::<String>),
-                Arg::Text(s) => q.bind(s),
-                Arg::Int(i) => q.bind(i),
-                Arg::Float(f) => q.bind(f),
-            };
-        }
-        q
-    }};
-}
-
-/// A connection (in a transaction) of either pool.
-enum Conn<'c> {
-    Any(&'c mut sqlx::AnyConnection),
-    Postgres(&'c mut sqlx::PgConnection),
-}
-
-impl Conn<'_> {
-    async fn execute(&mut self, s: Stmt) -> Result<u64, sqlx::Error> {
-        Ok(match self {
-            Conn::Any(c) => bound!(s).execute(&mut **c).await?.rows_affected(),
-            Conn::Postgres(c) => bound!(s).execute(&mut **c).await?.rows_affected(),
-        })
-    }
-
-    /// Every row, each value as text (`null` where it is not text).
-    async fn texts(&mut self, s: Stmt) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        fn cells<R: Row>(r: &R) -> Vec<Value>
-        where
-            for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-            usize: sqlx::ColumnIndex<R>,
-        {
-            (0..r.len()).map(|i| r.try_get::<String, _>(i).map(Value::String).unwrap_or(Value::Null)).collect()
-        }
-        Ok(match self {
-            Conn::Any(c) => bound!(s).fetch_all(&mut **c).await?.iter().map(cells).collect(),
-            Conn::Postgres(c) => bound!(s).fetch_all(&mut **c).await?.iter().map(cells).collect(),
-        })
-    }
-
-    async fn optional_i64(&mut self, s: Stmt) -> Result<Option<i64>, sqlx::Error> {
-        let Stmt { sql, args } = s;
-        let text = args.into_iter().map(|a| if let Arg::Text(t) = a { t } else { String::new() }).next();
-        let text = text.unwrap_or_default();
-        match self {
-            Conn::Any(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(text).fetch_optional(&mut **c).await,
-            Conn::Postgres(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(text).fetch_optional(&mut **c).await,
-        }
-    }
 }
 
 impl Target {
@@ -325,7 +146,13 @@ impl Target {
     }
 
     fn new(pool: Pool, dialect: Dialect) -> Target {
-        Target { pool, dialect, checkpoints_ready: AtomicBool::new(false), known_tables: Mutex::default() }
+        Target {
+            pool,
+            dialect,
+            checkpoints_ready: AtomicBool::new(false),
+            known_tables: Mutex::default(),
+            mysql_bytes: Mutex::default(),
+        }
     }
 
     async fn ensure_checkpoints(&self, c: &mut Conn<'_>) -> Result<(), Fail> {
@@ -345,10 +172,41 @@ impl Target {
     /// Whether `table` is known to have every column of the batch, and no column it drops.
     fn known(&self, b: &Batch) -> bool {
         let Ok(known) = self.known_tables.lock() else { return false };
-        known.get(&b.table).is_some_and(|cols| {
-            b.columns.iter().all(|c| cols.contains(&c.name.to_lowercase()))
-                && !b.drop_columns.iter().any(|c| cols.contains(&c.to_lowercase()))
+        known.get(&b.table).is_some_and(|t| {
+            b.columns.iter().all(|c| t.columns.contains(&c.name.to_lowercase()))
+                && !b.drop_columns.iter().any(|c| t.columns.contains(&c.to_lowercase()))
         })
+    }
+
+    /// Key columns of `table` (lower case) whose collation is byte order: compared natively in a range delete.
+    fn byte_ordered(&self, table: &str) -> BTreeSet<String> {
+        let Ok(known) = self.known_tables.lock() else { return BTreeSet::new() };
+        known.get(table).map(|t| t.byte_ordered.clone()).unwrap_or_default()
+    }
+
+    /// MySQL: the binary NO PAD collation the server has, if any (MariaDB `utf8mb4_nopad_bin`, MySQL 8
+    /// `utf8mb4_0900_bin`).
+    async fn mysql_bytes(&self, c: &mut Conn<'_>) -> Result<Option<String>, Fail> {
+        if let Ok(cached) = self.mysql_bytes.lock()
+            && let Some(found) = cached.as_ref()
+        {
+            return Ok(found.clone());
+        }
+        let list: Vec<String> = crate::dialect::BYTE_ORDER_COLLATIONS.iter().map(|c| format!("'{c}'")).collect();
+        let sql = format!(
+            "SELECT CAST(collation_name AS CHAR) FROM information_schema.collations WHERE collation_name IN ({}) \
+             ORDER BY collation_name DESC",
+            list.join(", ")
+        );
+        let rows = c.texts(Stmt::new(sql)).await.map_err(db)?;
+        let found = rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
+            .find(|c| c.starts_with("utf8mb4"));
+        if let Ok(mut cached) = self.mysql_bytes.lock() {
+            *cached = Some(found.clone());
+        }
+        Ok(found)
     }
 
     fn p(&self, n: usize) -> String {
@@ -439,7 +297,7 @@ impl Target {
         in_order(b, at)?;
         let created = if ddl { self.prepare_table(c, b).await? } else { false };
         if let Some(range) = &b.range {
-            c.execute(self.range_delete(b, range)?).await.map_err(db)?;
+            c.execute(self.range_delete(b, range)?).await.map_err(unwritable(&b.table))?;
         }
         match c {
             Conn::Postgres(pg) => postgres::upsert(pg, b, b.range.is_some() || created).await?,
@@ -505,28 +363,29 @@ impl Target {
         if self.known(b) {
             return Ok(false);
         }
-        let (created, columns) = self.create_or_check(c, b).await?;
+        let (created, table) = self.create_or_check(c, b).await?;
         if let Ok(mut known) = self.known_tables.lock() {
             if known.len() > 1000 {
                 known.clear();
             }
-            known.insert(b.table.clone(), columns);
+            known.insert(b.table.clone(), table);
         }
         Ok(created)
     }
 
     /// Creates the table or drops columns and checks the rest: (created now, the table's columns in lower case).
-    async fn create_or_check(&self, c: &mut Conn<'_>, b: &Batch) -> Result<(bool, BTreeSet<String>), Fail> {
+    async fn create_or_check(&self, c: &mut Conn<'_>, b: &Batch) -> Result<(bool, KnownTable), Fail> {
         let d = self.dialect;
         let existing = self.columns(c, &b.table).await?;
         if existing.is_empty() {
+            let mysql_bytes = if d == Dialect::MySql { self.mysql_bytes(c).await? } else { None };
             let cols: Vec<String> = b
                 .columns
                 .iter()
                 .map(|col| {
                     let key = b.key_columns.contains(&col.name);
                     let null = if key { " NOT NULL" } else { "" };
-                    format!("{} {}{null}", d.quote(&col.name), col.column_type.ddl(d, key))
+                    format!("{} {}{null}", d.quote(&col.name), col.column_type.ddl(d, key, mysql_bytes.as_deref()))
                 })
                 .collect();
             let keys: Vec<String> = b.key_columns.iter().map(|k| d.quote(k)).collect();
@@ -537,7 +396,17 @@ impl Target {
                 keys.join(", ")
             );
             c.execute(Stmt::new(sql)).await.map_err(db)?;
-            return Ok((true, b.columns.iter().map(|c| c.name.to_lowercase()).collect()));
+            let lower = |c: &TargetColumn| c.name.to_lowercase();
+            let byte_ordered = match (d, &mysql_bytes) {
+                (Dialect::MySql, Some(_)) => b
+                    .columns
+                    .iter()
+                    .filter(|c| c.column_type.is_text() && b.key_columns.contains(&c.name))
+                    .map(lower)
+                    .collect(),
+                _ => BTreeSet::new(),
+            };
+            return Ok((true, KnownTable { columns: b.columns.iter().map(lower).collect(), byte_ordered }));
         }
         let has = |name: &str| existing.iter().find(|e| e.name.eq_ignore_ascii_case(name));
         for drop in &b.drop_columns {
@@ -551,6 +420,7 @@ impl Target {
             .map(|e| e.name.to_lowercase())
             .filter(|n| !b.drop_columns.iter().any(|d| d.eq_ignore_ascii_case(n)))
             .collect();
+        let byte_ordered = existing.iter().filter(|e| e.byte_ordered).map(|e| e.name.to_lowercase()).collect();
         let missing: Vec<&str> =
             b.columns.iter().filter(|col| has(&col.name).is_none()).map(|col| col.name.as_str()).collect();
         if !missing.is_empty() {
@@ -563,7 +433,7 @@ impl Target {
                 ),
             ));
         }
-        Ok((false, columns))
+        Ok((false, KnownTable { columns, byte_ordered }))
     }
 
     fn key_types(&self, b: &Batch) -> Vec<ColumnType> {
@@ -577,16 +447,20 @@ impl Target {
     fn range_delete(&self, b: &Batch, range: &KeyRange) -> Result<Stmt, Fail> {
         let d = self.dialect;
         let types = self.key_types(b);
-        let lhs: Vec<String> = b.key_columns.iter().zip(&types).map(|(k, t)| t.key_expr(d, &d.quote(k))).collect();
+        // MySQL cannot use an index through CAST: keys already in byte order are compared natively.
+        let byte_ordered = if d == Dialect::MySql { self.byte_ordered(&b.table) } else { BTreeSet::new() };
+        let native: Vec<bool> = b.key_columns.iter().map(|k| byte_ordered.contains(&k.to_lowercase())).collect();
+        let lhs: Vec<String> =
+            b.key_columns.iter().zip(&types).zip(&native).map(|((k, t), &n)| t.key_expr(d, &d.quote(k), n)).collect();
         let lhs = format!("({})", lhs.join(", "));
         let mut s = Stmt::new(format!("DELETE FROM {}", d.quote_table(&b.table)));
         let mut conds = Vec::new();
         for (bound, op) in [(&range.after, ">"), (&range.upto, "<=")] {
             let Some(values) = bound else { continue };
             let mut ps = Vec::with_capacity(values.len());
-            for (v, t) in values.iter().zip(&types) {
+            for ((v, t), &n) in values.iter().zip(&types).zip(&native) {
                 s.args.push(t.arg(v, d));
-                ps.push(t.key_param(d, s.args.len()));
+                ps.push(t.key_param(d, s.args.len(), n));
             }
             conds.push(format!("{lhs} {op} ({})", ps.join(", ")));
         }

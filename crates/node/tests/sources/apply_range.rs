@@ -226,18 +226,37 @@ async fn postgres_applies_ranges() {
 #[tokio::test]
 async fn mariadb_applies_ranges() {
     let base = std::env::var("SHUQIAO_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
-    let name = crate::postgres::fresh_name("shuqiao_range_test");
     let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
-    // Case-insensitive by default: the target's range order must still be byte-wise.
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
-        )))
+    // A table the node creates (text keys in a binary NO PAD collation: compared natively, with the index), and one
+    // that exists with the database's case-insensitive collation (compared as binary strings).
+    for existing in [false, true] {
+        let name = crate::postgres::fresh_name("shuqiao_range_test");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+            )))
+            .await
+            .unwrap();
+        let url = format!("{base}/{name}");
+        let mut c = sqlx::MySqlConnection::connect(&url).await.unwrap();
+        if existing {
+            c.execute(
+                "CREATE TABLE range_copy (k VARCHAR(20) NOT NULL PRIMARY KEY, v TEXT, n BIGINT, extra VARCHAR(10))",
+            )
+            .await
+            .unwrap();
+        }
+        let t = Target::open(&url, std::path::Path::new(".")).unwrap();
+        contract(&t, &url).await;
+        let collation: String = sqlx::query_scalar(
+            "SELECT CAST(collation_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() \
+             AND table_name = 'range_copy' AND column_name = 'k'",
+        )
+        .fetch_one(&mut c)
         .await
         .unwrap();
-    let url = format!("{base}/{name}");
-    let t = Target::open(&url, std::path::Path::new(".")).unwrap();
-    contract(&t, &url).await;
-    drop(t);
-    let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}"))).await;
+        assert_eq!(collation, if existing { "utf8mb4_general_ci" } else { "utf8mb4_nopad_bin" });
+        drop((c, t));
+        let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}"))).await;
+    }
 }

@@ -213,6 +213,8 @@ async fn postgres_sync_reads() {
     let name = fresh_name("shuqiao_sync_test");
     let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.unwrap();
     admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    // Date-times still come back as ISO text when the database's own DateStyle is another.
+    admin.execute(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} SET DateStyle = 'SQL, DMY'"))).await.unwrap();
     let url = format!("{base}/{name}");
     let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
     // A locale collation on the key: the sync order must still be byte-wise.
