@@ -168,7 +168,20 @@ async fn run(s: &Sources, iso: bool) {
     // Bad input.
     assert_eq!(code(&read(s, &["code"], Some("nope"), None, 5).await), FailCode::UnknownColumn);
     assert_eq!(code(&read(s, &["code"], None, Some(vec![json!("a"), json!("b")]), 5).await), FailCode::BadRequest);
-    assert_eq!(code(&read(s, &["code"], Some("version"), Some(vec![json!(1)]), 5).await), FailCode::BadRequest);
+    // `[change value]` alone: every row from that value on, inclusive, in (change, key) order, paged on by the
+    // full position of the last row.
+    let mut got = Vec::new();
+    let mut after = Some(vec![json!(2)]);
+    loop {
+        let (_, page) = rows(read(s, &["code"], Some("version"), after.clone(), 100).await);
+        let Some(last) = page.last() else { break };
+        after = Some(vec![last[3].clone(), last[0].clone()]);
+        got.extend(page.iter().map(|r| (r[3].as_i64().unwrap(), r[0].as_str().unwrap().to_owned())));
+    }
+    let mut want: Vec<(i64, String)> =
+        (0..ROWS).map(item).filter(|(_, _, v, _)| *v >= 2).map(|(c, _, v, _)| (v, c)).collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.as_bytes().cmp(b.1.as_bytes())));
+    assert_eq!(got, want, "changes from version 2 inclusive");
     assert_eq!(code(&read(s, &["version"], None, None, 5).await), FailCode::BadRequest, "key not among the columns");
     if s.get("s").unwrap().kind() == "postgres" {
         // A position that is no value of its column is refused, not an empty page (which would end the pass).
