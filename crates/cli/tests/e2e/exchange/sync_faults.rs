@@ -1,7 +1,7 @@
 //! Fault tests of table sync (issue: "exactly-once effect"): a subscription of a 100,000-row table while a
 //! writer updates, inserts and deletes rows, and the platform and both nodes are killed with SIGKILL at random
 //! moments (or their connections cut by a loopback proxy), then restarted; afterwards the target must equal the
-//! source exactly. Repeated over seeds (`SHUQIAO_FAULT_SEEDS`, default `1,2,3`; `SHUQIAO_FAULT_ROWS`, default
+//! source exactly. Repeated over seeds (`SHUQIAO_FAULT_SEEDS`, default `1,2,3,4,5`; `SHUQIAO_FAULT_ROWS`, default
 //! 100000). The nodes reach the platform through the proxy, which also follows the platform to its new port
 //! after a restart.
 
@@ -176,7 +176,7 @@ enum Faults {
 
 async fn sync_under_faults(faults: Faults) {
     let seeds: Vec<u64> = std::env::var("SHUQIAO_FAULT_SEEDS")
-        .unwrap_or_else(|_| "1,2,3".into())
+        .unwrap_or_else(|_| "1,2,3,4,5".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
