@@ -19,21 +19,21 @@ fn enc(s: &str) -> String {
 }
 
 /// A cookie-keeping client that does not follow redirects.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     s: &'a Server,
     http: reqwest::Client,
     cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    location: String,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) location: String,
+    pub(crate) body: String,
     set_cookies: Vec<String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(s: &'a Server) -> Browser<'a> {
+    pub(crate) fn new(s: &'a Server) -> Browser<'a> {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Browser { s, http, cookies: HashMap::new() }
     }
@@ -61,12 +61,12 @@ impl<'a> Browser<'a> {
         Page { status, location, body, set_cookies }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(self.s.url(path));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let body = form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
         let req =
             self.http.post(self.s.url(path)).header("content-type", "application/x-www-form-urlencoded").body(body);
@@ -74,13 +74,13 @@ impl<'a> Browser<'a> {
     }
 
     /// The CSRF token of the forms on a page.
-    fn csrf(page: &Page) -> String {
+    pub(crate) fn csrf(page: &Page) -> String {
         let at = page.body.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token");
         let rest = &page.body[at + 20..];
         rest[..rest.find('"').unwrap()].to_owned()
     }
 
-    async fn login(&mut self, user: &str) {
+    pub(crate) async fn login(&mut self, user: &str) {
         let form = self.get("/login").await;
         let token = Browser::csrf(&form);
         let done = self
@@ -95,7 +95,7 @@ impl<'a> Browser<'a> {
     }
 
     /// A form token for POSTs, from the home page.
-    async fn token(&mut self) -> String {
+    pub(crate) async fn token(&mut self) -> String {
         let home = self.get("/").await;
         assert_eq!(home.status, StatusCode::OK, "{}", home.body);
         Browser::csrf(&home)

@@ -95,6 +95,7 @@ fn nav_for(c: &Ctx, active: &str) -> Vec<Nav> {
     if has(&[Role::Consumer, Role::Reviewer, Role::Authority]) {
         items.push(("/applications", "nav.applications"));
         items.push(("/grants", "nav.grants"));
+        items.push(("/subscriptions", "nav.subscriptions"));
         items.push(("/objections", "nav.objections"));
         items.push(("/demands", "nav.demands"));
     }

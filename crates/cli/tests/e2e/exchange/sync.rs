@@ -258,6 +258,32 @@ async fn sync_end_to_end(b: Backend) {
     let cols = target_columns(b, &dst).await;
     assert_eq!(cols, vec!["公民身份号码", "姓名", "联系电话", "户籍地址"], "granted items only");
 
+    // The console: the consumer sees the subscription, its checkpoint and batches; a third department does not.
+    let mut web = crate::console::Browser::new(&x.s);
+    web.login("scjg_user").await;
+    let list = web.get("/subscriptions").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(list.body.contains("residents_copy") && list.body.contains("同步中"), "{}", list.body);
+    let page = web.get(&format!("/subscriptions/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("交付批次") && page.body.contains("full") && page.body.contains("公民身份号码"),
+        "{}",
+        page.body
+    );
+    let grant_page = web.get(&format!("/grants/{gid}")).await;
+    assert!(grant_page.body.contains("action=\"/subscriptions/new\""), "the grant offers a subscription form");
+    let token = crate::console::Browser::csrf(&grant_page);
+    let bad = web
+        .post("/subscriptions/new", &[("_csrf", &token), ("grant", &gid), ("node", &scjg_node), ("target_table", "9x")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("目标表名"), "{}", bad.body);
+    let mut third = crate::console::Browser::new(&x.s);
+    third.login("rst_user").await;
+    assert_eq!(third.get(&format!("/subscriptions/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert!(!third.get("/subscriptions").await.body.contains("residents_copy"));
+
     // Changes: an update and an insert (each with a new version) arrive without a full pass.
     exec(&src, "UPDATE residents SET lxdh = '13811112222', ver = 10 WHERE xm = '张三'").await;
     let new_id = id_card("13010219900909009");

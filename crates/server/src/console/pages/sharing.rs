@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use shuqiao_app::AppError;
 use shuqiao_app::catalog::{self as catalog_uc, parse_path_code};
+use shuqiao_app::exchange::{nodes, sync};
 use shuqiao_app::sharing::applications::{self, ApplicationView, CoordinateInput};
 use shuqiao_app::sharing::{demands, grants, objections};
 use shuqiao_domain::entry::{ShareType, api_str};
@@ -480,6 +481,8 @@ struct GrantPage {
     can_act: bool,
     active: bool,
     suspended: bool,
+    /// The consumer's nodes, when the viewer may subscribe this grant (active, with the sync mode).
+    subscribe_nodes: Vec<(String, String)>,
 }
 
 pub async fn grant(c: Ctx, Path(id): Path<String>) -> Result<Response, Fail> {
@@ -517,6 +520,19 @@ pub async fn grant(c: Ctx, Path(id): Path<String>) -> Result<Response, Fail> {
         (t.get("grant.recertify").to_owned(), t.get(if g.recertify { "yes" } else { "no" }).to_owned()),
     ];
     let provider_side = c.who.department.as_deref() == Some(g.provider.id.as_str()) && c.who.has(Role::Reviewer);
+    let consumer_staff = c.who.department.as_deref() == Some(g.consumer.id.as_str())
+        && (c.who.has(Role::Consumer) || c.who.has(Role::DepartmentAdmin));
+    let subscribe_nodes =
+        if consumer_staff && g.status == GrantStatus::Active && g.modes.contains(&shuqiao_domain::entry::Mode::Sync) {
+            nodes::list(&c.p, &c.who, None, 100)
+                .await?
+                .into_iter()
+                .filter(|n| n.status == nodes::ACTIVE)
+                .map(|n| (n.id, n.name))
+                .collect()
+        } else {
+            Vec::new()
+        };
     let title = format!("{} · {}", t.get("grant.detail"), g.resource_name);
     let l = view::layout(&c, &title, "/grants", &[("/grants", t.get("grant.title")), ("", &g.resource_name)]);
     html(&GrantPage {
@@ -528,6 +544,7 @@ pub async fn grant(c: Ctx, Path(id): Path<String>) -> Result<Response, Fail> {
         can_act: provider_side || c.who.has(Role::Authority),
         active: g.status == GrantStatus::Active,
         suspended: g.status == GrantStatus::Suspended,
+        subscribe_nodes,
     })
 }
 
@@ -546,6 +563,187 @@ pub async fn grant_act(Path((id, action)): Path<(String, String)>, Posted { c, f
         other => other.into(),
     })?;
     Ok(redirect_flash(&c, &format!("/grants/{id}"), "flash.grant_changed", ""))
+}
+
+// ---- subscriptions (table sync) ----
+
+const SUB_STATES: [&str; 3] = [sync::ACTIVE, sync::PAUSED, sync::CANCELLED];
+
+pub async fn subscriptions(c: Ctx, Query(q): Query<ListParams>) -> Result<Response, Fail> {
+    let t = c.t;
+    let status = status_of(&q, &SUB_STATES);
+    let mine = c.who.department.clone().unwrap_or_default();
+    let side = q.side.clone().unwrap_or_default();
+    let all = sync::list(&c.p, &c.who, q.after.as_deref(), PAGE).await?;
+    let next = (all.len() == usize::try_from(PAGE).unwrap_or(50))
+        .then(|| all.last().map(|s| format!("{}|{}", s.created_at, s.id)))
+        .flatten();
+    let names = grant_names(&c, &all).await;
+    let rows = all
+        .iter()
+        .filter(|s| status.as_deref().is_none_or(|st| s.state == st))
+        .filter(|s| match side.as_str() {
+            "consumer" => s.consumer == mine,
+            "provider" => s.provider == mine,
+            _ => true,
+        })
+        .map(|s| {
+            let (resource, consumer, provider) = names.get(&s.grant).cloned().unwrap_or_default();
+            vec![
+                Cell::link(format!("{resource}（{}）", s.resource), format!("/subscriptions/{}", s.id)),
+                Cell::text(consumer),
+                Cell::text(provider),
+                Cell::text(s.target_table.clone()),
+                Cell::text(t.label("sstatus", &s.state).to_owned()).class(format!("badge {}", s.state)),
+                Cell::text(format!("{} / {}", s.checkpoint, s.published)).key(format!("{:012}", s.checkpoint)),
+                Cell::text(format!("{} {} / {} s", s.lag.rows, t.get("sub.lag_value"), s.lag.seconds))
+                    .key(format!("{:012}", s.lag.rows)),
+            ]
+        })
+        .collect();
+    let labels = [
+        t.get("app.resource"),
+        t.get("app.consumer"),
+        t.get("app.provider"),
+        t.get("sub.target"),
+        t.get("status"),
+        t.get("sub.checkpoint"),
+        t.get("sub.lag"),
+    ];
+    list_page(&c, "/subscriptions", "sub.title", &q, "sstatus", &SUB_STATES, &labels, rows, next, Vec::new())
+}
+
+/// Resource, consumer and provider names by grant (the subscriptions carry ids).
+async fn grant_names(
+    c: &Ctx,
+    subs: &[sync::SubscriptionView],
+) -> std::collections::BTreeMap<String, (String, String, String)> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in subs {
+        if out.contains_key(&s.grant) {
+            continue;
+        }
+        if let Ok(g) = grants::get(&c.p, &c.who, &s.grant).await {
+            out.insert(s.grant.clone(), (g.resource_name, g.consumer.name, g.provider.name));
+        }
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "subscription.html")]
+struct SubscriptionPage {
+    l: Layout,
+    id: String,
+    meta: Vec<(String, String)>,
+    status: String,
+    status_class: String,
+    can_act: bool,
+    active: bool,
+    paused: bool,
+    table: Table,
+    first_href: Option<String>,
+    next_href: Option<String>,
+}
+
+pub async fn subscription(c: Ctx, Path(id): Path<String>) -> Result<Response, Fail> {
+    let t = c.t;
+    let s = sync::get(&c.p, &c.who, &id).await?;
+    let names = grant_names(&c, std::slice::from_ref(&s)).await;
+    let (resource, consumer, provider) = names.get(&s.grant).cloned().unwrap_or_default();
+    let when = |v: &Option<String>| v.as_deref().map(|d| t.datetime(d)).unwrap_or_else(|| "—".into());
+    let phase = match s.phase {
+        sync::Phase::Full => "full",
+        sync::Phase::Changes => "changes",
+    };
+    let meta = vec![
+        (t.get("app.resource").to_owned(), format!("{resource}（{}）", s.resource)),
+        (t.get("app.consumer").to_owned(), consumer),
+        (t.get("app.provider").to_owned(), provider),
+        (t.get("app.items").to_owned(), s.items.join("、")),
+        (t.get("sub.target").to_owned(), s.target_table.clone()),
+        (t.get("sub.phase").to_owned(), t.label("sphase", phase).to_owned()),
+        (t.get("sub.checkpoint").to_owned(), format!("{} / {}", s.checkpoint, s.published)),
+        (t.get("sub.lag").to_owned(), format!("{} {} / {} s", s.lag.rows, t.get("sub.lag_value"), s.lag.seconds)),
+        (t.get("sub.rows").to_owned(), format!("{} / {}", s.rows_upserted, s.rows_deleted)),
+        (t.get("sub.full").to_owned(), s.full_passes.to_string()),
+        (t.get("sub.caught_up").to_owned(), when(&s.caught_up_at)),
+        (t.get("sub.applied_at").to_owned(), when(&s.last_applied_at)),
+        (t.get("sub.held").to_owned(), s.held.as_deref().map(|m| t.msg(m)).unwrap_or_else(|| "—".into())),
+        (t.get("sub.error").to_owned(), s.last_error.as_deref().map(|m| t.msg(m)).unwrap_or_else(|| "—".into())),
+    ];
+    let batches = sync::batches(&c.p, &c.who, &id, s.checkpoint.saturating_sub(20) as i64, 50).await?;
+    let rows = batches
+        .iter()
+        .rev()
+        .map(|b| {
+            vec![
+                Cell::text(b.seq.to_string()).key(format!("{:012}", b.seq)),
+                Cell::text(b.kind.clone()),
+                Cell::text(b.upserts.to_string()).key(format!("{:012}", b.upserts)),
+                Cell::text(b.deletes.to_string()).key(format!("{:012}", b.deletes)),
+                Cell::text(format!("{}…", &b.checksum[..b.checksum.len().min(16)])),
+                Cell::text(t.datetime(&b.read_at)).key(b.read_at.clone()),
+                Cell::text(when(&b.applied_at)).key(b.applied_at.clone().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let labels = [
+        t.get("sub.seq"),
+        t.get("sub.kind"),
+        t.get("sub.upserts"),
+        t.get("sub.deletes"),
+        t.get("sub.checksum"),
+        t.get("sub.read_at"),
+        t.get("sub.applied"),
+    ];
+    let base = format!("/subscriptions/{id}");
+    let table = Table::new(&base, &[], &labels, rows, None, None);
+    let staff = c.who.department.as_deref() == Some(s.consumer.as_str())
+        && (c.who.has(Role::Consumer) || c.who.has(Role::DepartmentAdmin));
+    let title = format!("{} · {}", t.get("sub.detail"), resource);
+    let l = view::layout(&c, &title, "/subscriptions", &[("/subscriptions", t.get("sub.title")), ("", &resource)]);
+    html(&SubscriptionPage {
+        l,
+        id: s.id.clone(),
+        meta,
+        status: t.label("sstatus", &s.state).to_owned(),
+        status_class: s.state.clone(),
+        can_act: staff || c.who.has(Role::Authority),
+        active: s.state == sync::ACTIVE,
+        paused: s.state == sync::PAUSED,
+        table,
+        first_href: None,
+        next_href: None,
+    })
+}
+
+pub async fn subscription_act(
+    Path((id, action)): Path<(String, String)>,
+    Posted { c, f: _ }: Posted,
+) -> Result<Response, Fail> {
+    let action = match action.as_str() {
+        "pause" => sync::Action::Pause,
+        "resume" => sync::Action::Resume,
+        "cancel" => sync::Action::Cancel,
+        _ => return Err(Fail::not_found()),
+    };
+    sync::act(&c.p, &c.who, &id, action).await?;
+    Ok(redirect_flash(&c, &format!("/subscriptions/{id}"), "flash.sub_changed", ""))
+}
+
+pub async fn subscribe(Posted { c, f }: Posted) -> Result<Response, Fail> {
+    let grant = f.text("grant");
+    let input =
+        sync::SubscriptionInput { grant: grant.clone(), node: f.text("node"), target_table: f.text("target_table") };
+    let s = sync::create(&c.p, &c.who, input).await.map_err(|e| match e {
+        AppError::Validation(errs) => Fail::Page {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: errs.iter().map(|e| c.t.msg(&e.message)).collect::<Vec<_>>().join("；"),
+        },
+        other => other.into(),
+    })?;
+    Ok(redirect_flash(&c, &format!("/subscriptions/{}", s.id), "flash.sub_created", ""))
 }
 
 // ---- objections, demands ----
