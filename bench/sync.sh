@@ -10,7 +10,7 @@
 #   STORE=postgres bench/sync.sh
 #
 # Environment: ROWS (1000000), BATCH (5000: rows per batch, the platform's --sync-batch-rows and the provider
-# node's max_sync_rows), STORE (sqlite, or postgres: the platform's store on a third fresh database), PG
+# node's top-level max_sync_rows), STORE (sqlite, or postgres: the platform's store on a third fresh database), PG
 # (postgres://postgres@127.0.0.1:5432: a server where that user may create databases), SYNC_TIMEOUT (1800 s),
 # SHUQIAO_BIN (skip the build), CARGO_TARGET_DIR, BENCH_KEEP=1 (keep the work directory and the databases).
 # shellcheck source=bench/common.sh
@@ -31,9 +31,9 @@ need python3
 need curl
 need psql
 
-# The 12 columns, once: source column, its SQL type and constraint at the source, catalog item (the target's column), data type letter
-# and length of the item, and how a value becomes text for the checksum on both sides (numeric: trailing zeros
-# trimmed, since the target's NUMERIC keeps the scale the value arrives with).
+# The 12 columns, once: source column, its SQL type and constraint at the source, catalog item (the target's
+# column), data type letter and length of the item, and how a value becomes text for the checksum on both sides
+# (numeric: trailing zeros trimmed, since the target's NUMERIC keeps the scale the value arrives with).
 COLUMNS="sfzh|varchar(18) PRIMARY KEY|公民身份号码|C|18|text
 xm|varchar(50) NOT NULL|姓名|C|50|text
 xb|smallint NOT NULL|性别代码|I|1|text
@@ -276,7 +276,8 @@ GRANT=$(api POST "applications/$APP/approve" "$REVIEW" '{}' | json 'd["grant"]["
 log "entry $CODE mounted and checked; application $APP approved, grant $GRANT"
 
 # 5. The sync, timed from POST /subscriptions until the target has ROWS rows (SELECT count(*)) and the
-#    subscription's lag is 0 rows, polled every 0.5 s. Resident memory of the three processes is sampled every second meanwhile (bounded by SYNC_TIMEOUT).
+#    subscription's lag is 0 rows, polled every 0.5 s. Resident memory of the three processes is sampled every
+#    second meanwhile (bounded by SYNC_TIMEOUT).
 RSS_LOG="$BENCH_TMP/rss.tsv"
 STOP_SAMPLING="$BENCH_TMP/stop-sampling"
 (
@@ -318,7 +319,9 @@ while :; do
     break
   fi
   if ((SECONDS >= NEXT_LOG)); then
-    log "target $COUNT rows; $(echo "$VIEW" | json '"lag %s rows, %s batches; checkpoint %s of %s published; %s%s" % (d["lag"]["rows"], d["lag"]["batches"], d["checkpoint"], d["published"], "held: " + d["held"] + "; " if d["held"] else "", "last error: " + d["last_error"] if d["last_error"] else "")')"
+    log "target $COUNT rows; $(echo "$VIEW" | json '"lag %s rows, %s batches; checkpoint %s of %s published%s%s" % (
+      d["lag"]["rows"], d["lag"]["batches"], d["checkpoint"], d["published"],
+      "; held: " + d["held"] if d["held"] else "", "; last error: " + d["last_error"] if d["last_error"] else "")')"
     NEXT_LOG=$((SECONDS + 5))
   fi
   if ((SECONDS >= DEADLINE)); then

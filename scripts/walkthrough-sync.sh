@@ -172,7 +172,8 @@ ws_main() {
   }
   ws_wait 60 "full pass" ws_applied
   api GET "subscriptions/$sub" "$USER" |
-    json '{k: d[k] for k in ("state", "phase", "checkpoint", "published", "lag", "rows_upserted", "full_passes", "caught_up_at", "held", "last_error")}' |
+    json '{k: d[k] for k in ("state", "phase", "checkpoint", "published", "lag", "rows_upserted", "full_passes",
+                             "caught_up_at", "held", "last_error")}' |
     sed 's/^/   /'
   echo "   $work/received.db, table residents_copy (columns named after the items, 联系电话 masked):"
   ws_print_table "$work/received.db" residents_copy
