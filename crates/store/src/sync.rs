@@ -72,6 +72,14 @@ pub async fn get(c: &mut Conn, id: &str) -> Result<Option<SubscriptionRow>> {
     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await?.as_ref().map(row).transpose()
 }
 
+/// The subscription, its row locked until the transaction ends on PostgreSQL (a read-modify-write of `data` by the
+/// two halves of its worker must not lose the other's update; SQLite's single writer serialises them anyway).
+pub async fn get_for_update(c: &mut Conn, id: &str) -> Result<Option<SubscriptionRow>> {
+    let lock = if c.backend_name().eq_ignore_ascii_case("sqlite") { "" } else { " FOR UPDATE" };
+    let sql = format!("SELECT {COLS} FROM subscriptions WHERE id = $1{lock}");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await?.as_ref().map(row).transpose()
+}
+
 /// Subscriptions of a department as consumer or provider (`None`: all), oldest first, keyset-paged by
 /// `created_at|id`.
 pub async fn list(

@@ -520,7 +520,7 @@ pub enum Action {
 /// `POST /subscriptions/{id}/pause|resume|cancel` (the consumer's staff; the authority).
 pub async fn act(p: &Platform, who: &Principal, id: &str, action: Action) -> Result<SubscriptionView> {
     let mut tx = p.store.begin().await?;
-    let row = store::get(&mut tx, id).await?.ok_or_else(not_found)?;
+    let row = store::get_for_update(&mut tx, id).await?.ok_or_else(not_found)?;
     if !sees(who, &row.consumer, Some(&row.provider)) {
         return Err(not_found());
     }
@@ -658,7 +658,7 @@ async fn queue_correction(
     let mut done = Vec::new();
     let at = ts(p.now());
     for id in store::live_of_resource(c, resource).await? {
-        let Some(row) = store::get(c, &id).await? else { continue };
+        let Some(row) = store::get_for_update(c, &id).await? else { continue };
         let mut d = parse(&row)?;
         if whole {
             d.progress.phase = Phase::Full;
@@ -816,6 +816,26 @@ async fn start_workers(p: &Platform) -> Result<()> {
     Ok(())
 }
 
+/// Batches the producer published, handed to the deliverer in memory (by sequence number) so that it need not
+/// read and parse them back from the bus; after a restart, or when one is missing, the bus is read.
+#[derive(Default)]
+struct Handoff(Mutex<BTreeMap<u64, (Batch, String)>>);
+
+impl Handoff {
+    fn put(&self, seq: u64, batch: Batch, checksum: String) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(seq, (batch, checksum));
+        }
+    }
+    /// The batch `seq`, forgetting it and every earlier one.
+    fn take(&self, seq: u64) -> Option<(Batch, String)> {
+        let mut m = self.0.lock().ok()?;
+        let found = m.remove(&seq);
+        m.retain(|k, _| *k > seq);
+        found
+    }
+}
+
 /// Why a step did not run.
 enum Hold {
     /// The subscription is no longer active: the worker ends.
@@ -828,8 +848,9 @@ async fn worker(p: Platform, id: String) {
     tracing::info!(subscription = %id, "sync worker started");
     // Each half wakes the other: a published batch wakes the deliverer, an applied one the producer.
     let (to_deliver, to_produce) = (tokio::sync::Notify::new(), tokio::sync::Notify::new());
-    let produce = half(&p, &id, &to_produce, &to_deliver, Half::Produce);
-    let deliver = half(&p, &id, &to_deliver, &to_produce, Half::Deliver);
+    let handoff = Handoff::default();
+    let produce = half(&p, &id, &to_produce, &to_deliver, &handoff, Half::Produce);
+    let deliver = half(&p, &id, &to_deliver, &to_produce, &handoff, Half::Deliver);
     tokio::join!(produce, deliver);
     tracing::info!(subscription = %id, "sync worker stopped");
 }
@@ -840,13 +861,20 @@ enum Half {
     Deliver,
 }
 
-async fn half(p: &Platform, id: &str, mine: &tokio::sync::Notify, other: &tokio::sync::Notify, which: Half) {
+async fn half(
+    p: &Platform,
+    id: &str,
+    mine: &tokio::sync::Notify,
+    other: &tokio::sync::Notify,
+    handoff: &Handoff,
+    which: Half,
+) {
     let mut failures: u32 = 0;
     let mut confirmed: Option<u64> = None;
     loop {
         let step = match which {
-            Half::Produce => produce(p, id).await,
-            Half::Deliver => deliver(p, id, &mut confirmed).await,
+            Half::Produce => produce(p, id, handoff).await,
+            Half::Deliver => deliver(p, id, &mut confirmed, handoff).await,
         };
         match step {
             Ok(None) => {
@@ -915,7 +943,7 @@ async fn ready(p: &Platform, row: &SubscriptionRow, d: &Data) -> Result<Option<(
         fresh.held = why;
         let mut tx = p.store.begin().await?;
         // Re-read inside the transaction: the other half may have moved on.
-        if let Some(cur) = store::get(&mut tx, &row.id).await? {
+        if let Some(cur) = store::get_for_update(&mut tx, &row.id).await? {
             let mut cur_d = parse(&cur)?;
             cur_d.held = fresh.held.clone();
             store::set_data(&mut tx, &row.id, &to_text(&cur_d)?, cur.last_error.as_deref(), &ts(p.now())).await?;
@@ -928,7 +956,7 @@ async fn ready(p: &Platform, row: &SubscriptionRow, d: &Data) -> Result<Option<(
 /// Applies `f` to the subscription's data in one transaction (the two halves write different parts).
 async fn update(p: &Platform, id: &str, clear_error: bool, f: impl FnOnce(&mut Data)) -> Result<()> {
     let mut tx = p.store.begin().await?;
-    let Some(cur) = store::get(&mut tx, id).await? else { return Ok(()) };
+    let Some(cur) = store::get_for_update(&mut tx, id).await? else { return Ok(()) };
     let mut d = parse(&cur)?;
     f(&mut d);
     let err = if clear_error { None } else { cur.last_error.clone() };
@@ -999,13 +1027,14 @@ fn key_of(d: &Data, row: &[Value]) -> Vec<Value> {
 }
 
 /// Publishes a batch as the stream's next message and records its provenance.
-async fn publish(p: &Platform, row: &SubscriptionRow, batch: &Batch) -> Result<u64> {
+async fn publish(p: &Platform, row: &SubscriptionRow, batch: Batch, handoff: Option<&Handoff>) -> Result<u64> {
     let bus = &*p.bus;
     let name = stream(&row.id);
-    let payload = serde_json::to_vec(batch).map_err(|e| AppError::Internal(e.into()))?;
+    let payload = serde_json::to_vec(&batch).map_err(|e| AppError::Internal(e.into()))?;
     let checksum = hex::encode(Sha256::digest(&payload));
     let seq = bus.state(&name).await?.last + 1;
     bus.publish(&name, seq, &payload).await?;
+    drop(payload);
     let mut tx = p.store.begin().await?;
     store::insert_batch(
         &mut tx,
@@ -1015,7 +1044,7 @@ async fn publish(p: &Platform, row: &SubscriptionRow, batch: &Batch) -> Result<u
             kind: batch.kind.clone(),
             upserts: i64::try_from(batch.upserts.len()).unwrap_or(i64::MAX),
             deletes: i64::try_from(batch.deletes.len()).unwrap_or(i64::MAX),
-            checksum,
+            checksum: checksum.clone(),
             read_at: batch.read_at.clone(),
             published_at: ts(p.now()),
             applied_at: None,
@@ -1023,11 +1052,14 @@ async fn publish(p: &Platform, row: &SubscriptionRow, batch: &Batch) -> Result<u
     )
     .await?;
     shuqiao_store::commit_append(tx).await?;
+    if let Some(h) = handoff {
+        h.put(seq, batch, checksum);
+    }
     Ok(seq)
 }
 
 /// One producer step: read one page from the provider and publish it.
-async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
+async fn produce(p: &Platform, id: &str, handoff: &Handoff) -> Result<Option<Hold>> {
     let Some((row, mut d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
     let bus = &*p.bus;
@@ -1059,14 +1091,14 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
             read_at: ts(p.now()),
             reason: None,
         };
-        publish(p, &row, &batch).await?;
+        publish(p, &row, batch, Some(handoff)).await?;
         let items = d.items.clone();
         update(p, id, false, |cur| cur.items = items).await?;
         return Ok(None);
     }
     if let Some(corr) = d.corrections.first().cloned() {
         let batch = correction_batch(p, &mount, &d, &corr).await?;
-        publish(p, &row, &batch).await?;
+        publish(p, &row, batch, Some(handoff)).await?;
         update(p, id, true, |cur| {
             if cur.corrections.first() == Some(&corr) {
                 cur.corrections.remove(0);
@@ -1079,6 +1111,7 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
     let asked: Vec<String> = d.items.iter().map(|i| i.column.clone()).collect();
     let limit = p.config.sync_batch_rows.max(1);
     let now = p.now();
+    let start = d.progress.clone();
     let mut prog = d.progress.clone();
     let timeout = p.config.node_timeout.max(Duration::from_secs(30));
     match prog.phase {
@@ -1125,7 +1158,7 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
                 read_at: ts(now),
                 reason: None,
             };
-            publish(p, &row, &batch).await?;
+            publish(p, &row, batch, Some(handoff)).await?;
             if last_page {
                 prog.passes += 1;
                 prog.after = None;
@@ -1140,20 +1173,20 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
             } else {
                 prog.after = upto;
             }
-            update(p, id, true, |cur| cur.progress = prog).await?;
+            set_progress(p, id, true, &start, prog).await?;
             Ok(None)
         }
         Phase::Changes => {
             let Some(cc) = d.change_column.clone() else {
                 prog.phase = Phase::Full;
-                update(p, id, false, |cur| cur.progress = prog).await?;
+                set_progress(p, id, false, &start, prog).await?;
                 return Ok(None);
             };
             if due(&prog, p, now) {
                 prog.phase = Phase::Full;
                 prog.after = None;
                 prog.pass_started_at = None;
-                update(p, id, false, |cur| cur.progress = prog).await?;
+                set_progress(p, id, false, &start, prog).await?;
                 return Ok(None);
             }
             let req = Request::Changes {
@@ -1172,7 +1205,7 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
             };
             if rows.is_empty() {
                 prog.caught_up_at = Some(ts(now));
-                update(p, id, true, |cur| cur.progress = prog).await?;
+                set_progress(p, id, true, &start, prog).await?;
                 return Ok(Some(Hold::Idle));
             }
             let key = p.subject_key.bytes();
@@ -1198,12 +1231,12 @@ async fn produce(p: &Platform, id: &str) -> Result<Option<Hold>> {
                 read_at: ts(now),
                 reason: None,
             };
-            publish(p, &row, &batch).await?;
+            publish(p, &row, batch, Some(handoff)).await?;
             prog.change_after = position;
             if caught_up {
                 prog.caught_up_at = Some(ts(now));
             }
-            update(p, id, true, |cur| cur.progress = prog).await?;
+            set_progress(p, id, true, &start, prog).await?;
             Ok(if caught_up { Some(Hold::Idle) } else { None })
         }
     }
@@ -1222,6 +1255,17 @@ async fn refused_reply(p: &Platform, row: &SubscriptionRow, e: AppError) -> AppE
     e
 }
 
+/// Stores the producer's new position unless someone else moved it meanwhile (a recall restarting the full pass):
+/// then that change stands, and the page just published is read again later (absorbed by the idempotent apply).
+async fn set_progress(p: &Platform, id: &str, clear_error: bool, start: &Progress, prog: Progress) -> Result<()> {
+    update(p, id, clear_error, |cur| {
+        if cur.progress == *start {
+            cur.progress = prog;
+        }
+    })
+    .await
+}
+
 /// Whether the next full pass is due.
 fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
     let Some(last) = prog
@@ -1236,7 +1280,7 @@ fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
 }
 
 /// One deliverer step: send the next unacknowledged batch to the consumer's node.
-async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<Option<Hold>> {
+async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &Handoff) -> Result<Option<Hold>> {
     let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, _mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
     let bus = &*p.bus;
@@ -1270,15 +1314,23 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
             c
         }
     };
-    let Some(msg) = bus.fetch(&name, done, 1).await?.into_iter().next() else { return Ok(Some(Hold::Idle)) };
-    if msg.seq != done + 1 {
-        return Err(AppError::Conflict(format!(
-            "批次 {} 之后缺少批次 (the bus skips from {done} to {})",
-            done, msg.seq
-        )));
-    }
-    let mut batch: Batch = serde_json::from_slice(&msg.payload)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("batch {} of {id} is unreadable: {e}", msg.seq)))?;
+    let next = done + 1;
+    let (mut batch, checksum) = match handoff.take(next) {
+        Some(b) => b,
+        None => {
+            let Some(msg) = bus.fetch(&name, done, 1).await?.into_iter().next() else { return Ok(Some(Hold::Idle)) };
+            if msg.seq != next {
+                return Err(AppError::Conflict(format!(
+                    "批次 {} 之后缺少批次 (the bus skips from {done} to {})",
+                    done, msg.seq
+                )));
+            }
+            let batch: Batch = serde_json::from_slice(&msg.payload)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("batch {} of {id} is unreadable: {e}", msg.seq)))?;
+            (batch, hex::encode(Sha256::digest(&msg.payload)))
+        }
+    };
+    let msg_seq = next;
     // Only what is granted now leaves, whatever was granted when the batch was read.
     let keep: Vec<usize> = (0..batch.columns.len()).filter(|&i| g.items.contains(&batch.columns[i])).collect();
     if keep.len() != batch.columns.len() {
@@ -1301,7 +1353,6 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
             }
         })
         .collect();
-    let checksum = hex::encode(Sha256::digest(&msg.payload));
     let checksum_again = checksum.clone();
     // Written to the audit log (durably) before the batch leaves.
     let ev = AuditEvent::new("data.sync", format!("subscription:{id}"))
@@ -1311,7 +1362,7 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
         .subjects(batch.subjects.clone())
         .result("ok")
         .detail(json!({
-            "grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg.seq, "kind": batch.kind,
+            "grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg_seq, "kind": batch.kind,
             "upserts": batch.upserts.len(), "deletes": batch.deletes.len(), "checksum": checksum_again,
             "items": batch.columns, "read_at": batch.read_at, "reason": batch.reason,
         }));
@@ -1319,7 +1370,7 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
     let (ups, dels) = (batch.upserts.len() as u64, batch.deletes.len() as u64);
     let req = Request::Apply {
         subscription: id.to_owned(),
-        seq: msg.seq,
+        seq: msg_seq,
         table: row.target_table.clone(),
         columns,
         key_columns: d.key_items.clone(),
@@ -1329,10 +1380,10 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
         drop_columns: batch.drop_columns,
     };
     let answer = match ask(p, &row.node, req, APPLY_TIMEOUT).await {
-        Ok(Reply::Applied { seq, already }) if seq == msg.seq => Ok((seq, already)),
+        Ok(Reply::Applied { seq, already }) if seq == msg_seq => Ok((seq, already)),
         Ok(Reply::Applied { seq, .. }) => Err(AppError::BadGateway(format!(
             "订阅方节点确认了未发送的批次 {seq}（发送的是 {}） (the consumer's node acknowledged batch {seq}, batch {} was sent; refused)",
-            msg.seq, msg.seq
+            msg_seq, msg_seq
         ))),
         Ok(_) => Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than applied)".into())),
         Err(e) => Err(e),
@@ -1345,7 +1396,7 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
                 .department(row.provider.clone())
                 .resource(row.resource.clone())
                 .result("failed")
-                .detail(json!({"grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg.seq,
+                .detail(json!({"grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg_seq,
                                "checksum": checksum, "reason": e.to_string()}));
             p.audit_writer.append(Actor::system(), ev).await?;
             return Err(e);
@@ -1353,21 +1404,21 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>) -> Result<
     };
     bus.ack(&name, seq).await?;
     *confirmed = Some(seq);
+    // Provenance and counters in one transaction.
     let at = ts(p.now());
-    {
-        let mut tx = p.store.begin().await?;
-        store::mark_applied(&mut tx, id, i64::try_from(seq).unwrap_or(i64::MAX), &at).await?;
-        shuqiao_store::commit_append(tx).await?;
-    }
-    update(p, id, true, |cur| {
-        cur.applied_seq = cur.applied_seq.max(seq);
-        cur.applied_at = Some(at);
+    let mut tx = p.store.begin().await?;
+    store::mark_applied(&mut tx, id, i64::try_from(seq).unwrap_or(i64::MAX), &at).await?;
+    if let Some(cur) = store::get_for_update(&mut tx, id).await? {
+        let mut cd = parse(&cur)?;
+        cd.applied_seq = cd.applied_seq.max(seq);
+        cd.applied_at = Some(at.clone());
         if !already {
-            cur.rows_upserted += ups;
-            cur.rows_deleted += dels;
+            cd.rows_upserted += ups;
+            cd.rows_deleted += dels;
         }
-    })
-    .await?;
+        store::set_data(&mut tx, id, &to_text(&cd)?, None, &at).await?;
+    }
+    shuqiao_store::commit_append(tx).await?;
     Ok(None)
 }
 
