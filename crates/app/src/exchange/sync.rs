@@ -1030,8 +1030,10 @@ fn key_of(d: &Data, row: &[Value]) -> Vec<Value> {
 async fn publish(p: &Platform, row: &SubscriptionRow, batch: Batch, handoff: Option<&Handoff>) -> Result<u64> {
     let bus = &*p.bus;
     let name = stream(&row.id);
-    let payload = serde_json::to_vec(&batch).map_err(|e| AppError::Internal(e.into()))?;
-    let checksum = hex::encode(Sha256::digest(&payload));
+    let json = serde_json::to_vec(&batch).map_err(|e| AppError::Internal(e.into()))?;
+    let checksum = hex::encode(Sha256::digest(&json));
+    let payload = zstd::bulk::compress(&json, 1).map_err(|e| AppError::Internal(e.into()))?;
+    drop(json);
     let seq = bus.state(&name).await?.last + 1;
     bus.publish(&name, seq, &payload).await?;
     drop(payload);
@@ -1056,6 +1058,15 @@ async fn publish(p: &Platform, row: &SubscriptionRow, batch: Batch, handoff: Opt
         h.put(seq, batch, checksum);
     }
     Ok(seq)
+}
+
+/// A batch's JSON from its bus payload: zstd-compressed (its magic number first), or plain JSON.
+fn decompress(payload: &[u8]) -> std::io::Result<Vec<u8>> {
+    if payload.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        zstd::stream::decode_all(payload)
+    } else {
+        Ok(payload.to_vec())
+    }
 }
 
 /// One producer step: read one page from the provider and publish it.
@@ -1137,7 +1148,9 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff) -> Result<Option<Hol
                 after: prog.after.clone(),
                 limit,
             };
+            let t0 = std::time::Instant::now();
             let reply = ask(p, &mount.node, req, timeout).await?;
+            let t_scan = t0.elapsed();
             let rows = match checked_rows(reply, &asked, limit, false) {
                 Ok(r) => r,
                 Err(e) => return Err(refused_reply(p, &row, e).await),
@@ -1173,6 +1186,7 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff) -> Result<Option<Hol
             } else {
                 prog.after = upto;
             }
+            tracing::debug!(subscription = %id, scan = ?t_scan, rest = ?(t0.elapsed() - t_scan), "published a page");
             set_progress(p, id, true, &start, prog).await?;
             Ok(None)
         }
@@ -1281,6 +1295,7 @@ fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
 
 /// One deliverer step: send the next unacknowledged batch to the consumer's node.
 async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &Handoff) -> Result<Option<Hold>> {
+    let t0 = std::time::Instant::now();
     let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, _mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
     let bus = &*p.bus;
@@ -1325,9 +1340,12 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &
                     done, msg.seq
                 )));
             }
-            let batch: Batch = serde_json::from_slice(&msg.payload)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("batch {} of {id} is unreadable: {e}", msg.seq)))?;
-            (batch, hex::encode(Sha256::digest(&msg.payload)))
+            let unreadable = |e: &dyn std::fmt::Display| {
+                AppError::Internal(anyhow::anyhow!("batch {} of {id} is unreadable: {e}", msg.seq))
+            };
+            let json = decompress(&msg.payload).map_err(|e| unreadable(&e))?;
+            let batch: Batch = serde_json::from_slice(&json).map_err(|e| unreadable(&e))?;
+            (batch, hex::encode(Sha256::digest(&json)))
         }
     };
     let msg_seq = next;
@@ -1366,7 +1384,9 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &
             "upserts": batch.upserts.len(), "deletes": batch.deletes.len(), "checksum": checksum_again,
             "items": batch.columns, "read_at": batch.read_at, "reason": batch.reason,
         }));
+    let t1 = t0.elapsed();
     p.audit_writer.append(Actor::system(), ev).await?;
+    let t2 = t0.elapsed();
     let (ups, dels) = (batch.upserts.len() as u64, batch.deletes.len() as u64);
     let req = Request::Apply {
         subscription: id.to_owned(),
@@ -1388,6 +1408,7 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &
         Ok(_) => Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than applied)".into())),
         Err(e) => Err(e),
     };
+    let t3 = t0.elapsed();
     let (seq, already) = match answer {
         Ok(a) => a,
         Err(e) => {
@@ -1419,6 +1440,7 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &
         store::set_data(&mut tx, id, &to_text(&cd)?, None, &at).await?;
     }
     shuqiao_store::commit_append(tx).await?;
+    tracing::debug!(subscription = %id, seq, prepare = ?t1, audit = ?(t2 - t1), apply = ?(t3 - t2), after = ?(t0.elapsed() - t3), "delivered");
     Ok(None)
 }
 
