@@ -827,12 +827,52 @@ impl Handoff {
             m.insert(seq, (batch, checksum));
         }
     }
+    /// `f` of the batch `seq` (and its checksum), if it is here.
+    fn peek<T>(&self, seq: u64, f: impl FnOnce(&Batch, &str) -> T) -> Option<T> {
+        let m = self.0.lock().ok()?;
+        m.get(&seq).map(|(b, sum)| f(b, sum))
+    }
+
     /// The batch `seq`, forgetting it and every earlier one.
     fn take(&self, seq: u64) -> Option<(Batch, String)> {
         let mut m = self.0.lock().ok()?;
         let found = m.remove(&seq);
         m.retain(|k, _| *k > seq);
         found
+    }
+}
+
+/// The producer's read of the next page of a full pass, started before the current page is published; used
+/// only if the next step asks exactly that (else dropped).
+#[derive(Default)]
+struct Prefetch(Mutex<Option<(Request, tokio::task::JoinHandle<Result<Reply>>)>>);
+
+impl Prefetch {
+    fn put(&self, req: Request, h: tokio::task::JoinHandle<Result<Reply>>) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some((_, old)) = slot.replace((req, h))
+        {
+            old.abort();
+        }
+    }
+    fn take(&self, req: &Request) -> Option<tokio::task::JoinHandle<Result<Reply>>> {
+        let (asked, h) = self.0.lock().ok()?.take()?;
+        if &asked == req {
+            Some(h)
+        } else {
+            h.abort();
+            None
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some((_, h)) = slot.take()
+        {
+            h.abort();
+        }
     }
 }
 
@@ -871,10 +911,12 @@ async fn half(
 ) {
     let mut failures: u32 = 0;
     let mut confirmed: Option<u64> = None;
+    let mut audited: Option<u64> = None;
+    let prefetch = Prefetch::default();
     loop {
         let step = match which {
-            Half::Produce => produce(p, id, handoff).await,
-            Half::Deliver => deliver(p, id, &mut confirmed, handoff).await,
+            Half::Produce => produce(p, id, handoff, &prefetch).await,
+            Half::Deliver => deliver(p, id, &mut confirmed, &mut audited, handoff).await,
         };
         match step {
             Ok(None) => {
@@ -1070,7 +1112,7 @@ fn decompress(payload: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// One producer step: read one page from the provider and publish it.
-async fn produce(p: &Platform, id: &str, handoff: &Handoff) -> Result<Option<Hold>> {
+async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch) -> Result<Option<Hold>> {
     let Some((row, mut d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
     let bus = &*p.bus;
@@ -1140,16 +1182,19 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff) -> Result<Option<Hol
                 }
                 prog.pass_started_at = Some(ts(now));
             }
-            let req = Request::Scan {
-                source,
-                table,
+            let scan = |after: Option<Vec<Value>>| Request::Scan {
+                source: source.clone(),
+                table: table.clone(),
                 columns: asked.clone(),
                 key_columns: mount.key_columns.clone(),
-                after: prog.after.clone(),
+                after,
                 limit,
             };
             let t0 = std::time::Instant::now();
-            let reply = ask(p, &mount.node, req, timeout).await?;
+            let reply = match prefetch.take(&scan(prog.after.clone())) {
+                Some(ahead) => ahead.await.map_err(|e| AppError::Internal(e.into()))??,
+                None => ask(p, &mount.node, scan(prog.after.clone()), timeout).await?,
+            };
             let t_scan = t0.elapsed();
             let rows = match checked_rows(reply, &asked, limit, false) {
                 Ok(r) => r,
@@ -1157,6 +1202,12 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff) -> Result<Option<Hol
             };
             let last_page = rows.len() < limit as usize;
             let upto = if last_page { None } else { rows.last().map(|r| key_of(&d, r)) };
+            // The next page is read while this one is masked and published.
+            if let Some(next) = &upto {
+                let (pp, node, req) = (p.clone(), mount.node.clone(), scan(Some(next.clone())));
+                let key = req.clone();
+                prefetch.put(key, tokio::spawn(async move { ask(&pp, &node, req, timeout).await }));
+            }
             let mut subjects = BTreeSet::new();
             let key = p.subject_key.bytes();
             let upserts: Vec<Vec<Value>> = rows.iter().map(|r| mask_row(&d, key, r, &mut subjects)).collect();
@@ -1294,7 +1345,13 @@ fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
 }
 
 /// One deliverer step: send the next unacknowledged batch to the consumer's node.
-async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &Handoff) -> Result<Option<Hold>> {
+async fn deliver(
+    p: &Platform,
+    id: &str,
+    confirmed: &mut Option<u64>,
+    audited: &mut Option<u64>,
+    handoff: &Handoff,
+) -> Result<Option<Hold>> {
     let t0 = std::time::Instant::now();
     let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, _mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
@@ -1371,21 +1428,12 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &
             }
         })
         .collect();
-    let checksum_again = checksum.clone();
-    // Written to the audit log (durably) before the batch leaves.
-    let ev = AuditEvent::new("data.sync", format!("subscription:{id}"))
-        .department(row.provider.clone())
-        .resource(row.resource.clone())
-        .purpose(format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text))
-        .subjects(batch.subjects.clone())
-        .result("ok")
-        .detail(json!({
-            "grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg_seq, "kind": batch.kind,
-            "upserts": batch.upserts.len(), "deletes": batch.deletes.len(), "checksum": checksum_again,
-            "items": batch.columns, "read_at": batch.read_at, "reason": batch.reason,
-        }));
+    // Written to the audit log (durably) before the batch leaves — unless that was done while the previous batch
+    // was being applied.
     let t1 = t0.elapsed();
-    p.audit_writer.append(Actor::system(), ev).await?;
+    if *audited != Some(msg_seq) {
+        p.audit_writer.append(Actor::system(), sync_event(&g, &row, msg_seq, &batch, &checksum)).await?;
+    }
     let t2 = t0.elapsed();
     let (ups, dels) = (batch.upserts.len() as u64, batch.deletes.len() as u64);
     let req = Request::Apply {
@@ -1399,7 +1447,16 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &
         range: batch.range,
         drop_columns: batch.drop_columns,
     };
-    let answer = match ask(p, &row.node, req, APPLY_TIMEOUT).await {
+    // While the consumer applies this batch, the next one (if published) is audited.
+    let pre_audit = async {
+        let ev = handoff.peek(msg_seq + 1, |b, sum| sync_event(&g, &row, msg_seq + 1, b, sum))?;
+        p.audit_writer.append(Actor::system(), ev).await.ok().map(|_| msg_seq + 1)
+    };
+    let (applied, pre) = tokio::join!(ask(p, &row.node, req, APPLY_TIMEOUT), pre_audit);
+    if pre.is_some() {
+        *audited = pre;
+    }
+    let answer = match applied {
         Ok(Reply::Applied { seq, already }) if seq == msg_seq => Ok((seq, already)),
         Ok(Reply::Applied { seq, .. }) => Err(AppError::BadGateway(format!(
             "订阅方节点确认了未发送的批次 {seq}（发送的是 {}） (the consumer's node acknowledged batch {seq}, batch {} was sent; refused)",
@@ -1442,6 +1499,22 @@ async fn deliver(p: &Platform, id: &str, confirmed: &mut Option<u64>, handoff: &
     shuqiao_store::commit_append(tx).await?;
     tracing::debug!(subscription = %id, seq, prepare = ?t1, audit = ?(t2 - t1), apply = ?(t3 - t2), after = ?(t0.elapsed() - t3), "delivered");
     Ok(None)
+}
+
+/// The audit event of one delivery of a batch: grant, purpose, counts, checksum, subject hashes.
+fn sync_event(g: &GrantView, row: &SubscriptionRow, seq: u64, batch: &Batch, checksum: &str) -> AuditEvent {
+    AuditEvent::new("data.sync", format!("subscription:{}", row.id))
+        .department(row.provider.clone())
+        .resource(row.resource.clone())
+        .purpose(format!("{}: {}", shuqiao_domain::entry::api_str(&g.purpose.kind).unwrap_or_default(), g.purpose.text))
+        .subjects(batch.subjects.clone())
+        .result("ok")
+        .detail(json!({
+            "grant": g.id, "consumer": row.consumer, "node": row.node, "seq": seq, "kind": batch.kind,
+            "upserts": batch.upserts.len(), "deletes": batch.deletes.len(), "checksum": checksum,
+            "items": batch.columns.iter().filter(|c| g.items.contains(c)).collect::<Vec<_>>(),
+            "read_at": batch.read_at, "reason": batch.reason,
+        }))
 }
 
 /// The subscriptions a grant change touches stop or go at once: wakes the supervisor.
