@@ -1,8 +1,8 @@
 //! Fault tests of table sync (issue: "exactly-once effect"): a subscription of a 100,000-row table while a
 //! writer updates, inserts and deletes rows, and the platform and both nodes are killed with SIGKILL at random
 //! moments (or their connections cut by a loopback proxy), then restarted; afterwards the target must equal the
-//! source exactly. Repeated over seeds (`SHUQIAO_FAULT_SEEDS`, default `1,2,3,4,5`; `SHUQIAO_FAULT_ROWS`, default
-//! 100000). The nodes reach the platform through the proxy, which also follows the platform to its new port
+//! source exactly. Repeated over seeds (`SHUQIAO_FAULT_SEEDS`, default `1,2,3,4,5`, two on the PostgreSQL store;
+//! `SHUQIAO_FAULT_ROWS`, default 100000). The nodes reach the platform through the proxy, which also follows the platform to its new port
 //! after a restart.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,14 +174,14 @@ enum Faults {
     Cut,
 }
 
-async fn sync_under_faults(faults: Faults) {
+async fn sync_under_faults(faults: Faults, backend: Backend, default_seeds: &str) {
     let seeds: Vec<u64> = std::env::var("SHUQIAO_FAULT_SEEDS")
-        .unwrap_or_else(|_| "1,2,3,4,5".into())
+        .unwrap_or_else(|_| default_seeds.into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let rows: u64 = std::env::var("SHUQIAO_FAULT_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
-    let mut x = X::with_args(Backend::Sqlite, &PLATFORM_ARGS).await;
+    let mut x = X::with_args(backend, &PLATFORM_ARGS).await;
     let dir = tempfile::tempdir().unwrap();
     let code = x.entry(&["sync"]).await;
 
@@ -346,10 +346,16 @@ async fn sync_under_faults(faults: Faults) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_survives_sigkill_of_platform_and_nodes() {
-    sync_under_faults(Faults::Kill).await;
+    sync_under_faults(Faults::Kill, Backend::Sqlite, "1,2,3,4,5").await;
+}
+
+/// The same with the platform's store on PostgreSQL (where the two halves of a worker write concurrently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_survives_sigkill_with_the_platform_on_postgres() {
+    sync_under_faults(Faults::Kill, Backend::Postgres, "11,12").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_survives_connection_cuts() {
-    sync_under_faults(Faults::Cut).await;
+    sync_under_faults(Faults::Cut, Backend::Sqlite, "1,2,3,4,5").await;
 }
