@@ -1375,6 +1375,14 @@ async fn deliver(
                     state.last, state.last
                 )));
             }
+            if seq < state.acked {
+                // Batches up to `acked` were applied once and are gone from the bus: the target was restored or
+                // recreated behind them. Nothing can be resent in order; say so instead of sending what it refuses.
+                return Err(AppError::Conflict(format!(
+                    "订阅方目标库的检查点 {seq} 落后于已确认的批次 {}（目标库可能被恢复或重建），请取消后重新订阅 (the consumer's target is at batch {seq}, behind batch {} it had acknowledged — restored or recreated? cancel and subscribe again)",
+                    state.acked, state.acked
+                )));
+            }
             if seq > state.acked {
                 bus.ack(&name, seq).await?;
             }
