@@ -1023,6 +1023,26 @@ async fn ask(p: &Platform, node: &str, req: Request, timeout: Duration) -> Resul
     }
 }
 
+/// [`ask`] of the consumer's node: its absence or silence named as the consumer's.
+async fn ask_consumer(p: &Platform, node: &str, req: Request, timeout: Duration) -> Result<Reply> {
+    match p.nodes.request(node, req, timeout).await {
+        Err(super::registry::NodeError::Offline) => Err(AppError::Unavailable(
+            "订阅部门的前置节点未连接 (the consumer's node is offline; delivery resumes when it reconnects)".into(),
+        )),
+        Err(super::registry::NodeError::Timeout) => {
+            Err(AppError::GatewayTimeout("订阅部门的前置节点未及时应答 (the consumer's node timed out)".into()))
+        }
+        Ok(Reply::Failed { code, message }) => {
+            let code = shuqiao_domain::entry::api_str(&code).unwrap_or_default();
+            Err(AppError::BadGateway(format!(
+                "订阅部门的前置节点未能应用批次 (the consumer's node failed: {code}: {message})"
+            )))
+        }
+        Ok(reply) => Ok(reply),
+        Err(e) => Err(super::mounts::node_error(e)),
+    }
+}
+
 /// Rows of a reply: exactly the asked columns (plus the change column when `change`), at most `limit`, none ragged.
 fn checked_rows(reply: Reply, asked: &[String], limit: u32, change: bool) -> Result<Vec<Vec<Value>>> {
     let Reply::Rows { columns, rows } = reply else {
@@ -1363,7 +1383,8 @@ async fn deliver(
         None => {
             // Where the consumer's node stands decides what comes next (after a restart or a lost connection).
             let reply =
-                ask(p, &row.node, Request::Checkpoint { subscription: row.id.clone() }, p.config.node_timeout).await?;
+                ask_consumer(p, &row.node, Request::Checkpoint { subscription: row.id.clone() }, p.config.node_timeout)
+                    .await?;
             let Reply::Checkpoint { seq } = reply else {
                 return Err(AppError::BadGateway(
                     "节点应答类型错误 (the node answered something else than a checkpoint)".into(),
@@ -1460,7 +1481,7 @@ async fn deliver(
         let ev = handoff.peek(msg_seq + 1, |b, sum| sync_event(&g, &row, msg_seq + 1, b, sum))?;
         p.audit_writer.append(Actor::system(), ev).await.ok().map(|_| msg_seq + 1)
     };
-    let (applied, pre) = tokio::join!(ask(p, &row.node, req, APPLY_TIMEOUT), pre_audit);
+    let (applied, pre) = tokio::join!(ask_consumer(p, &row.node, req, APPLY_TIMEOUT), pre_audit);
     if pre.is_some() {
         *audited = pre;
     }
