@@ -435,6 +435,30 @@ async fn sync_end_to_end(b: Backend) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // A target table that exists with other columns: the consumer's node refuses the batch; the subscription says
+    // why, the failure is audited, nothing is acknowledged.
+    exec(&dst, "CREATE TABLE residents_other (id INTEGER PRIMARY KEY, note TEXT)").await;
+    let (st, other) = x
+        .post("scjg_user", "subscriptions", json!({"grant": gid, "node": scjg_node, "target_table": "residents_other"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{other}");
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let s = loop {
+        let (_, s) = x.get("scjg_user", &format!("subscriptions/{other_id}")).await;
+        if s["last_error"].as_str().is_some_and(|e| e.contains("exists without the subscribed columns")) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no error for an incompatible target table: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(s["checkpoint"], 0, "{s}");
+    let object = format!("subscription:{other_id}");
+    let failed = x.events_of("data.sync").await;
+    assert!(failed.iter().any(|e| e["object"] == object.as_str() && e["result"] == "failed"), "{failed:#?}");
+    let (st, _) = x.post("scjg_user", &format!("subscriptions/{other_id}/cancel"), json!({})).await;
+    assert_eq!(st, StatusCode::OK);
+
     // Cancel: final; undelivered batches are dropped.
     let (st, s) = x.post("scjg_user", &format!("subscriptions/{id}/cancel"), json!({})).await;
     assert_eq!((st, s["state"].clone()), (StatusCode::OK, json!("cancelled")), "{s}");
