@@ -772,10 +772,6 @@ impl Workers {
             }
         }
     }
-
-    pub fn running(&self) -> usize {
-        self.running.lock().map(|r| r.values().filter(|h| !h.is_finished()).count()).unwrap_or(0)
-    }
 }
 
 /// Starts a worker for every active subscription that has none; runs until `stop` completes.
@@ -1544,9 +1540,4 @@ fn sync_event(g: &GrantView, row: &SubscriptionRow, seq: u64, batch: &Batch, che
             "items": batch.columns.iter().filter(|c| g.items.contains(c)).collect::<Vec<_>>(),
             "read_at": batch.read_at, "reason": batch.reason,
         }))
-}
-
-/// The subscriptions a grant change touches stop or go at once: wakes the supervisor.
-pub fn grant_changed(p: &Platform) {
-    p.sync.wake();
 }

@@ -548,6 +548,17 @@ pub async fn grant(c: Ctx, Path(id): Path<String>) -> Result<Response, Fail> {
     })
 }
 
+/// A use case's error as a page: field problems joined into one message (422), the rest as usual.
+fn form_error(c: &Ctx, e: AppError) -> Fail {
+    match e {
+        AppError::Validation(errs) => Fail::Page {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: errs.iter().map(|e| c.t.msg(&e.message)).collect::<Vec<_>>().join("；"),
+        },
+        other => other.into(),
+    }
+}
+
 pub async fn grant_act(Path((id, action)): Path<(String, String)>, Posted { c, f }: Posted) -> Result<Response, Fail> {
     let action = match action.as_str() {
         "suspend" => GrantAction::Suspend,
@@ -555,13 +566,7 @@ pub async fn grant_act(Path((id, action)): Path<(String, String)>, Posted { c, f
         "revoke" => GrantAction::Revoke,
         _ => return Err(Fail::not_found()),
     };
-    grants::act(&c.p, &c.who, &id, action, f.text("reason").as_deref()).await.map_err(|e| match e {
-        AppError::Validation(errs) => Fail::Page {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: errs.iter().map(|e| c.t.msg(&e.message)).collect::<Vec<_>>().join("；"),
-        },
-        other => other.into(),
-    })?;
+    grants::act(&c.p, &c.who, &id, action, f.text("reason").as_deref()).await.map_err(|e| form_error(&c, e))?;
     Ok(redirect_flash(&c, &format!("/grants/{id}"), "flash.grant_changed", ""))
 }
 
@@ -733,16 +738,9 @@ pub async fn subscription_act(
 }
 
 pub async fn subscribe(Posted { c, f }: Posted) -> Result<Response, Fail> {
-    let grant = f.text("grant");
     let input =
-        sync::SubscriptionInput { grant: grant.clone(), node: f.text("node"), target_table: f.text("target_table") };
-    let s = sync::create(&c.p, &c.who, input).await.map_err(|e| match e {
-        AppError::Validation(errs) => Fail::Page {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: errs.iter().map(|e| c.t.msg(&e.message)).collect::<Vec<_>>().join("；"),
-        },
-        other => other.into(),
-    })?;
+        sync::SubscriptionInput { grant: f.text("grant"), node: f.text("node"), target_table: f.text("target_table") };
+    let s = sync::create(&c.p, &c.who, input).await.map_err(|e| form_error(&c, e))?;
     Ok(redirect_flash(&c, &format!("/subscriptions/{}", s.id), "flash.sub_created", ""))
 }
 
