@@ -196,16 +196,26 @@ pub fn subject_hash(key: &[u8], kind: SubjectKind, id: &str) -> String {
 
 /// The subject of one value of an item: by the item's name, or by the value passing a code check.
 pub fn subject_of(key: &[u8], item: &str, v: &Value) -> Option<String> {
+    subject_of_kind(key, subject_kind_of_item(item), v)
+}
+
+/// [`subject_of`] with the item's kind worked out once ([`subject_kind_of_item`]) for the many values of a column.
+pub fn subject_of_kind(key: &[u8], item_kind: Option<SubjectKind>, v: &Value) -> Option<String> {
+    let number;
     let text = match v {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim(),
+        Value::Number(n) => {
+            number = n.to_string();
+            number.as_str()
+        }
         _ => return None,
     };
-    if text.is_empty() {
+    // Only an item named for identifiers, or an 18-character value passing a code check, names a subject.
+    if text.is_empty() || (item_kind.is_none() && text.len() != 18) {
         return None;
     }
-    let kind = subject_kind_of_item(item).or_else(|| subject_kind_of_value(&text))?;
-    Some(subject_hash(key, kind, &text))
+    let kind = item_kind.or_else(|| subject_kind_of_value(text))?;
+    Some(subject_hash(key, kind, text))
 }
 
 #[cfg(test)]

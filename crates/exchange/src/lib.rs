@@ -1,6 +1,8 @@
 //! The node protocol (DESIGN "Node protocol"): what the platform and a front-end exchange node (前置交换节点)
 //! say to each other over the one long-lived WebSocket the node opens to the platform
-//! (`GET /api/v1/nodes/connect`). Frames are JSON text messages.
+//! (`GET /api/v1/nodes/connect`). Frames are JSON text messages, adjacently tagged — `{"type": …, "data": {…}}`,
+//! requests `{"op": …, "args": {…}}`, replies `{"kind": …, "data": {…}}` — so that serde reads a large frame in one
+//! pass (an internally tagged enum is first buffered whole, then read again).
 //!
 //! 1. The platform sends [`Frame::Challenge`] with a fresh random nonce.
 //! 2. The node answers [`Frame::Hello`]: its node id, public key and an ed25519 signature over
@@ -18,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub const PROTOCOL: &str = "shuqiao-node-v1";
+pub const PROTOCOL: &str = "shuqiao-node-v2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Frame {
     Challenge {
         nonce: String,
@@ -63,7 +65,7 @@ pub enum Frame {
 
 /// What the platform asks a node to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(tag = "op", content = "args", rename_all = "snake_case")]
 pub enum Request {
     /// The columns of a table or view on a source (for mount checks).
     Columns { source: String, table: String },
@@ -160,7 +162,7 @@ pub struct Column {
 
 /// A node's answer to one request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum Reply {
     Columns {
         columns: Vec<Column>,
@@ -304,7 +306,7 @@ mod tests {
         let f =
             Frame::Request { id: 1, request: Request::Columns { source: "hukou".into(), table: "residents".into() } };
         let text = serde_json::to_string(&f).unwrap();
-        assert!(text.contains("\"type\":\"request\"") && text.contains("\"op\":\"columns\""), "{text}");
+        assert!(text.starts_with(r#"{"type":"request","data":{"id":1,"request":{"op":"columns","args":{"#), "{text}");
         assert_eq!(serde_json::from_str::<Frame>(&text).unwrap(), f);
     }
 }

@@ -1,6 +1,7 @@
 //! The connection to the platform: dial out, prove the key, then serve requests until the connection ends, and
 //! dial again with backoff (0.5 s doubling to 30 s; back to 0.5 s after a session the platform welcomed).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -232,6 +233,7 @@ impl Node {
         let mut tasks = JoinSet::new();
         let health = tokio::spawn(report_health(self.clone(), tx.clone()));
         let permits = Arc::new(Semaphore::new(self.config.limits.max_concurrent_requests));
+        let mut appliers: HashMap<String, mpsc::UnboundedSender<(u64, Request)>> = HashMap::new();
         let idle = self.config.limits.health_interval * 3;
         let why = loop {
             let msg = tokio::select! {
@@ -252,6 +254,19 @@ impl Node {
                 Ok(Some(Ok(_))) => continue,
             };
             match serde_json::from_str::<Frame>(&text) {
+                Ok(Frame::Request { id, request: request @ Request::Apply { .. } }) => {
+                    // The batches of one subscription are applied one after the other, in the order they came: the
+                    // platform may send the next while this one is applied.
+                    let Request::Apply { subscription, .. } = &request else { continue };
+                    let queue = appliers.entry(subscription.clone()).or_insert_with(|| {
+                        let (qtx, qrx) = mpsc::unbounded_channel();
+                        tasks.spawn(apply_in_order(self.clone(), qrx, tx.clone(), nonce.clone(), permits.clone()));
+                        qtx
+                    });
+                    if let Err(mpsc::error::SendError((id, _))) = queue.send((id, request)) {
+                        tracing::warn!(id, "the apply queue of a subscription stopped");
+                    }
+                }
                 Ok(Frame::Request { id, request }) => {
                     let (node, tx, nonce, permits) = (self.clone(), tx.clone(), nonce.clone(), permits.clone());
                     tasks.spawn(async move {
@@ -270,7 +285,7 @@ impl Node {
                     let id = serde_json::from_str::<serde_json::Value>(&text)
                         .ok()
                         .filter(|v| v["type"] == "request")
-                        .and_then(|v| v["id"].as_u64());
+                        .and_then(|v| v["data"]["id"].as_u64());
                     match id {
                         Some(id) => {
                             let reply = Reply::Failed {
@@ -294,10 +309,27 @@ impl Node {
 
     fn signed_response(&self, nonce: &str, id: u64, reply: &Reply) -> Message {
         let body = serde_json::to_string(reply).unwrap_or_else(|e| {
-            format!(r#"{{"kind":"failed","code":"bad_request","message":"cannot encode the reply: {e}"}}"#)
+            format!(r#"{{"kind":"failed","data":{{"code":"bad_request","message":"cannot encode the reply: {e}"}}}}"#)
         });
         let sig = self.key.sign(&response_message(nonce, id, &body));
         text_message(&Frame::Response { id, body, sig })
+    }
+}
+
+/// Applies one subscription's batches in the order they arrived, answering each.
+async fn apply_in_order(
+    node: Arc<Node>,
+    mut queue: mpsc::UnboundedReceiver<(u64, Request)>,
+    tx: mpsc::Sender<Message>,
+    nonce: String,
+    permits: Arc<Semaphore>,
+) {
+    while let Some((id, request)) = queue.recv().await {
+        let _permit = permits.acquire().await;
+        let reply = node.handle_owned(request).await;
+        if tx.send(node.signed_response(&nonce, id, &reply)).await.is_err() {
+            return;
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Data exchange tables: nodes, mounts, per-grant daily usage, and the subject index of the audit log.
 
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -296,34 +297,54 @@ pub async fn set_last_used(c: &mut Conn, grant_id: &str, at: &str) -> Result<()>
     Ok(())
 }
 
+/// The look-up key of a subject hash in `audit_subject_keys`: the first 8 bytes of its SHA-256.
+pub fn subject_key(hash: &str) -> i64 {
+    let d = Sha256::digest(hash.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
+}
+
 /// Indexes the subjects of appended events (same transaction as the events).
 pub async fn insert_subjects(c: &mut Conn, pairs: &[(i64, String)]) -> Result<()> {
+    let mut keys: Vec<(i64, i64)> = pairs.iter().map(|(seq, hash)| (subject_key(hash), *seq)).collect();
+    // In key order: neighbouring rows land on the same pages of the index.
+    keys.sort_unstable();
+    keys.dedup();
     // Multi-row statements of a few fixed sizes (see `audit::insert_many`).
-    for chunk in crate::row_chunks(pairs) {
+    for chunk in crate::row_chunks(&keys) {
         let sql = crate::multi_row_insert(
             c,
-            "audit_subjects (hash, seq)",
+            "audit_subject_keys (k, seq)",
             chunk.len(),
             2,
-            " ON CONFLICT (hash, seq) DO NOTHING",
+            " ON CONFLICT (k, seq) DO NOTHING",
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (seq, hash) in chunk {
-            q = q.bind(hash.as_str()).bind(*seq);
+        for (k, seq) in chunk {
+            q = q.bind(*k).bind(*seq);
         }
         q.execute(&mut *c).await?;
     }
     Ok(())
 }
 
-/// Events that touched a subject hash, newest first, with `seq < before`.
+/// Events that touched a subject hash (or, rarely, another hash with the same key: the caller re-checks each
+/// event's own subjects), newest first, with `seq < before`.
 pub async fn events_of_subject(c: &mut Conn, hash: &str, before: i64, limit: i64) -> Result<Vec<EventRow>> {
     let sql = format!(
-        "SELECT {} FROM audit_events e JOIN audit_subjects s ON s.seq = e.seq \
-         WHERE s.hash = $1 AND e.seq < $2 ORDER BY e.seq DESC LIMIT $3",
+        "SELECT {} FROM audit_events e WHERE e.seq IN \
+         (SELECT seq FROM audit_subject_keys WHERE k = $1 UNION SELECT seq FROM audit_subjects WHERE hash = $2) \
+         AND e.seq < $3 ORDER BY e.seq DESC LIMIT $4",
         crate::audit::COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash).bind(before).bind(limit).fetch_all(c).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(subject_key(hash))
+        .bind(hash)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
     rows.iter().map(crate::audit::event).collect()
 }
 

@@ -20,6 +20,8 @@ const BUS_SQLITE: &str = include_str!("../migrations/0006_bus_sqlite.sql");
 const BUS_POSTGRES: &str = include_str!("../migrations/0006_bus_postgres.sql");
 const ACCESS_INDEX: &str = include_str!("../migrations/0007_access_index.sql");
 const SYNC: &str = include_str!("../migrations/0008_sync.sql");
+const SUBJECT_KEYS_SQLITE: &str = include_str!("../migrations/0009_subject_keys_sqlite.sql");
+const SUBJECT_KEYS_POSTGRES: &str = include_str!("../migrations/0009_subject_keys_postgres.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
@@ -30,6 +32,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, sqlite: BUS_SQLITE, postgres: BUS_POSTGRES },
     Migration { version: 7, sqlite: ACCESS_INDEX, postgres: ACCESS_INDEX },
     Migration { version: 8, sqlite: SYNC, postgres: SYNC },
+    Migration { version: 9, sqlite: SUBJECT_KEYS_SQLITE, postgres: SUBJECT_KEYS_POSTGRES },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

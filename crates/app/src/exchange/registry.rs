@@ -59,6 +59,33 @@ impl Connection {
     }
 }
 
+/// A request on the wire, waiting for its answer; dropping it forgets the request (a later answer is dropped).
+pub struct Pending {
+    conn: Arc<Connection>,
+    id: u64,
+    rx: Option<oneshot::Receiver<Result<Reply, NodeError>>>,
+}
+
+impl Pending {
+    /// The verified answer, or why there is none within `timeout`.
+    pub async fn wait(mut self, timeout: Duration) -> Result<Reply, NodeError> {
+        let Some(rx) = self.rx.take() else { return Err(NodeError::Offline) };
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(NodeError::Offline),
+            Err(_) => Err(NodeError::Timeout),
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.conn.pending.lock() {
+            p.remove(&self.id);
+        }
+    }
+}
+
 /// Who a node is, once its hello has been accepted.
 #[derive(Debug, Clone)]
 pub struct Accepted {
@@ -148,26 +175,21 @@ impl Registry {
 
     /// Sends a request to a node and waits for its verified answer.
     pub async fn request(&self, node_id: &str, request: Request, timeout: Duration) -> Result<Reply, NodeError> {
+        self.send(node_id, request, timeout).await?.wait(timeout).await
+    }
+
+    /// Puts a request on a node's connection (after the ones sent before it) without waiting for the answer.
+    pub async fn send(&self, node_id: &str, request: Request, timeout: Duration) -> Result<Pending, NodeError> {
         let conn = self.get(node_id).ok_or(NodeError::Offline)?;
         let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         conn.pending.lock().map_err(|_| NodeError::Offline)?.insert(id, tx);
-        let sent = tokio::time::timeout(timeout, conn.out.send(Frame::Request { id, request })).await;
-        if !matches!(sent, Ok(Ok(()))) {
-            if let Ok(mut p) = conn.pending.lock() {
-                p.remove(&id);
-            }
-            return Err(if sent.is_err() { NodeError::Timeout } else { NodeError::Offline });
-        }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(reply)) => reply,
+        // From here on, dropping `pending` forgets the id.
+        let pending = Pending { conn: conn.clone(), id, rx: Some(rx) };
+        match tokio::time::timeout(timeout, conn.out.send(Frame::Request { id, request })).await {
+            Ok(Ok(())) => Ok(pending),
             Ok(Err(_)) => Err(NodeError::Offline),
-            Err(_) => {
-                if let Ok(mut p) = conn.pending.lock() {
-                    p.remove(&id);
-                }
-                Err(NodeError::Timeout)
-            }
+            Err(_) => Err(NodeError::Timeout),
         }
     }
 

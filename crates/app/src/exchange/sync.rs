@@ -19,7 +19,7 @@
 //! absorb. Delivery stops at once when the grant is suspended, revoked or expired, or the subscription paused;
 //! items no longer granted are dropped from the target.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use shuqiao_domain::FieldError;
 use shuqiao_domain::codes::ResourceCode;
 use shuqiao_domain::entry::{Entry, Mode};
-use shuqiao_domain::masking::{mask_value, subject_of};
+use shuqiao_domain::masking::{SubjectKind, mask_value, subject_kind_of_item, subject_of_kind};
 use shuqiao_domain::roles::Role;
 use shuqiao_domain::sharing::{GrantStatus, MaskRule};
 use shuqiao_exchange::{FailCode, Filter, KeyRange, Reply, Request, SyncColumn};
@@ -37,6 +37,7 @@ use shuqiao_store::sync::{self as store, BatchRow, SubscriptionRow};
 use shuqiao_store::ts;
 
 use super::mounts::{Mount, Serving, serving_state};
+use super::registry::{NodeError, Pending};
 use crate::audit::{Actor, AuditEvent, record};
 use crate::platform::Principal;
 use crate::sharing::grants::GrantView;
@@ -48,7 +49,9 @@ pub const PAUSED: &str = "paused";
 pub const CANCELLED: &str = "cancelled";
 
 /// Batches published and not yet applied before the producer waits for the consumer.
-const MAX_PENDING: u64 = 4;
+const MAX_PENDING: u64 = 5;
+/// Batches sent to the consumer's node and not yet answered, at most (it applies them in order).
+const WINDOW: usize = 2;
 /// How long a consumer's node may take to apply one batch.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -723,7 +726,7 @@ async fn correction_batch(p: &Platform, mount: &Mount, d: &Data, corr: &Correcti
         let reply = ask(p, &mount.node, req, p.config.node_timeout).await?;
         let rows = checked_rows(reply, &asked, 2, false)?;
         match rows.into_iter().next() {
-            Some(row) => upserts.push(mask_row(d, key, &row, &mut subjects)),
+            Some(row) => upserts.push(mask_row(d, &item_kinds(d), key, row, &mut subjects)),
             None => deletes.push(k.clone()),
         }
     }
@@ -823,12 +826,6 @@ impl Handoff {
             m.insert(seq, (batch, checksum));
         }
     }
-    /// `f` of the batch `seq` (and its checksum), if it is here.
-    fn peek<T>(&self, seq: u64, f: impl FnOnce(&Batch, &str) -> T) -> Option<T> {
-        let m = self.0.lock().ok()?;
-        m.get(&seq).map(|(b, sum)| f(b, sum))
-    }
-
     /// The batch `seq`, forgetting it and every earlier one.
     fn take(&self, seq: u64) -> Option<(Batch, String)> {
         let mut m = self.0.lock().ok()?;
@@ -907,12 +904,12 @@ async fn half(
 ) {
     let mut failures: u32 = 0;
     let mut confirmed: Option<u64> = None;
-    let mut audited: Option<u64> = None;
+    let mut flights = VecDeque::new();
     let prefetch = Prefetch::default();
     loop {
         let step = match which {
             Half::Produce => produce(p, id, handoff, &prefetch).await,
-            Half::Deliver => deliver(p, id, &mut confirmed, &mut audited, handoff).await,
+            Half::Deliver => deliver(p, id, &mut confirmed, &mut flights, handoff).await,
         };
         match step {
             Ok(None) => {
@@ -1019,13 +1016,13 @@ async fn ask(p: &Platform, node: &str, req: Request, timeout: Duration) -> Resul
     }
 }
 
-/// [`ask`] of the consumer's node: its absence or silence named as the consumer's.
-async fn ask_consumer(p: &Platform, node: &str, req: Request, timeout: Duration) -> Result<Reply> {
-    match p.nodes.request(node, req, timeout).await {
-        Err(super::registry::NodeError::Offline) => Err(AppError::Unavailable(
+/// A reply of the consumer's node: its absence or silence named as the consumer's.
+fn consumer_reply(reply: std::result::Result<Reply, NodeError>) -> Result<Reply> {
+    match reply {
+        Err(NodeError::Offline) => Err(AppError::Unavailable(
             "订阅部门的前置节点未连接 (the consumer's node is offline; delivery resumes when it reconnects)".into(),
         )),
-        Err(super::registry::NodeError::Timeout) => {
+        Err(NodeError::Timeout) => {
             Err(AppError::GatewayTimeout("订阅部门的前置节点未及时应答 (the consumer's node timed out)".into()))
         }
         Ok(Reply::Failed { code, message }) => {
@@ -1063,18 +1060,33 @@ fn checked_rows(reply: Reply, asked: &[String], limit: u32, change: bool) -> Res
     Ok(rows)
 }
 
-/// A source row (the items' columns in `d.items` order) masked per the grant; subjects collected.
-fn mask_row(d: &Data, key: &[u8], row: &[Value], subjects: &mut BTreeSet<String>) -> Vec<Value> {
+/// A source row (the items' columns in `d.items` order, taken by value) masked per the grant; subjects collected.
+fn mask_row(
+    d: &Data,
+    kinds: &[Option<SubjectKind>],
+    key: &[u8],
+    row: Vec<Value>,
+    subjects: &mut BTreeSet<String>,
+) -> Vec<Value> {
     d.items
         .iter()
+        .zip(kinds)
         .zip(row)
-        .map(|(it, v)| {
-            if let Some(h) = subject_of(key, &it.item, v) {
+        .map(|((it, kind), v)| {
+            if let Some(h) = subject_of_kind(key, *kind, &v) {
                 subjects.insert(h);
             }
-            mask_value(it.mask, key, v)
+            match it.mask {
+                MaskRule::None => v,
+                rule => mask_value(rule, key, &v),
+            }
         })
         .collect()
+}
+
+/// The subject kind of each item by its name, for [`mask_row`].
+fn item_kinds(d: &Data) -> Vec<Option<SubjectKind>> {
+    d.items.iter().map(|i| subject_kind_of_item(&i.item)).collect()
 }
 
 fn key_of(d: &Data, row: &[Value]) -> Vec<Value> {
@@ -1226,7 +1238,9 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             }
             let mut subjects = BTreeSet::new();
             let key = p.subject_key.bytes();
-            let upserts: Vec<Vec<Value>> = rows.iter().map(|r| mask_row(&d, key, r, &mut subjects)).collect();
+            let kinds = item_kinds(&d);
+            let upserts: Vec<Vec<Value>> =
+                rows.into_iter().map(|r| mask_row(&d, &kinds, key, r, &mut subjects)).collect();
             let batch = Batch {
                 kind: "full".into(),
                 columns: d.items.iter().map(|i| i.item.clone()).collect(),
@@ -1293,14 +1307,15 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             let mut subjects = BTreeSet::new();
             let mut position = None;
             let mut upserts = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let (cols, change) = r.split_at(asked.len());
-                upserts.push(mask_row(&d, key, cols, &mut subjects));
-                let mut pos = vec![change.first().cloned().unwrap_or(Value::Null)];
-                pos.extend(key_of(&d, cols));
-                position = Some(pos);
-            }
             let caught_up = rows.len() < limit as usize;
+            let kinds = item_kinds(&d);
+            for mut r in rows {
+                let change = r.split_off(asked.len());
+                let mut pos = vec![change.into_iter().next().unwrap_or(Value::Null)];
+                pos.extend(key_of(&d, &r));
+                position = Some(pos);
+                upserts.push(mask_row(&d, &kinds, key, r, &mut subjects));
+            }
             let batch = Batch {
                 kind: "changes".into(),
                 columns: d.items.iter().map(|i| i.item.clone()).collect(),
@@ -1360,27 +1375,65 @@ fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
     now - last >= every
 }
 
-/// One deliverer step: send the next unacknowledged batch to the consumer's node.
+/// A batch sent to the consumer's node, its answer awaited.
+struct Flight {
+    seq: u64,
+    upserts: u64,
+    deletes: u64,
+    checksum: String,
+    pending: Pending,
+}
+
+/// One deliverer step: fill the window of batches at the consumer's node (each audited durably before it leaves),
+/// then settle the oldest one's answer. The node applies a subscription's batches in the order they came, so the
+/// next batch travels and waits there while one is applied.
 async fn deliver(
     p: &Platform,
     id: &str,
     confirmed: &mut Option<u64>,
-    audited: &mut Option<u64>,
+    flights: &mut VecDeque<Flight>,
     handoff: &Handoff,
 ) -> Result<Option<Hold>> {
-    let t0 = std::time::Instant::now();
+    match deliver_step(p, id, confirmed, flights, handoff).await {
+        Ok(hold) => Ok(hold),
+        Err(e) => {
+            // The batches sent after the failed one: their answers come at once (the node refuses a batch after a
+            // gap), or with the connection's end. Those applied all the same are settled; the rest is sent again.
+            while let Some(f) = flights.pop_front() {
+                let seq = f.seq;
+                if let Ok(already) = applied(seq, consumer_reply(f.pending.wait(APPLY_TIMEOUT).await)) {
+                    let (ups, dels) = (f.upserts, f.deletes);
+                    if let Err(e) = settle(p, id, seq, ups, dels, already).await {
+                        tracing::warn!(subscription = %id, seq, error = %e, "could not record an applied batch");
+                    }
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn deliver_step(
+    p: &Platform,
+    id: &str,
+    confirmed: &mut Option<u64>,
+    flights: &mut VecDeque<Flight>,
+    handoff: &Handoff,
+) -> Result<Option<Hold>> {
     let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, _mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
     let bus = &*p.bus;
     let name = stream(id);
-    let state = bus.state(&name).await?;
     let done = match *confirmed {
         Some(c) => c,
         None => {
+            let state = bus.state(&name).await?;
             // Where the consumer's node stands decides what comes next (after a restart or a lost connection).
-            let reply =
-                ask_consumer(p, &row.node, Request::Checkpoint { subscription: row.id.clone() }, p.config.node_timeout)
-                    .await?;
+            let reply = consumer_reply(
+                p.nodes
+                    .request(&row.node, Request::Checkpoint { subscription: row.id.clone() }, p.config.node_timeout)
+                    .await,
+            )?;
             let Reply::Checkpoint { seq } = reply else {
                 return Err(AppError::BadGateway(
                     "节点应答类型错误 (the node answered something else than a checkpoint)".into(),
@@ -1411,27 +1464,67 @@ async fn deliver(
             c
         }
     };
-    let next = done + 1;
-    let (mut batch, checksum) = match handoff.take(next) {
+    while flights.len() < WINDOW {
+        let next = flights.back().map_or(done, |f| f.seq) + 1;
+        let Some(flight) = send_batch(p, &row, &d, &g, next, handoff).await? else { break };
+        flights.push_back(flight);
+    }
+    let Some(front) = flights.pop_front() else { return Ok(Some(Hold::Idle)) };
+    let t0 = std::time::Instant::now();
+    let seq = front.seq;
+    match applied(seq, consumer_reply(front.pending.wait(APPLY_TIMEOUT).await)) {
+        Ok(already) => {
+            let waited = t0.elapsed();
+            settle(p, id, seq, front.upserts, front.deletes, already).await?;
+            *confirmed = Some(seq);
+            tracing::debug!(subscription = %id, seq, waited = ?waited, settle = ?(t0.elapsed() - waited), "delivered");
+            Ok(None)
+        }
+        Err(e) => {
+            // The failed delivery is on the record too (the batch stays on the bus and is sent again).
+            let ev = AuditEvent::new("data.sync", format!("subscription:{id}"))
+                .department(row.provider.clone())
+                .resource(row.resource.clone())
+                .result("failed")
+                .detail(json!({"grant": g.id, "consumer": row.consumer, "node": row.node, "seq": seq,
+                               "checksum": front.checksum, "reason": e.to_string()}));
+            p.audit_writer.append(Actor::system(), ev).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Sends batch `seq` to the consumer's node if it is published (`None` if not yet): only what is granted now
+/// leaves, whatever was granted when it was read, and its audit event is durable before it does.
+async fn send_batch(
+    p: &Platform,
+    row: &SubscriptionRow,
+    d: &Data,
+    g: &GrantView,
+    seq: u64,
+    handoff: &Handoff,
+) -> Result<Option<Flight>> {
+    let name = stream(&row.id);
+    let (mut batch, checksum) = match handoff.take(seq) {
         Some(b) => b,
         None => {
-            let Some(msg) = bus.fetch(&name, done, 1).await?.into_iter().next() else { return Ok(Some(Hold::Idle)) };
-            if msg.seq != next {
+            let Some(msg) = p.bus.fetch(&name, seq - 1, 1).await?.into_iter().next() else { return Ok(None) };
+            if msg.seq != seq {
                 return Err(AppError::Conflict(format!(
-                    "批次 {} 之后缺少批次 (the bus skips from {done} to {})",
-                    done, msg.seq
+                    "批次 {} 之后缺少批次 (the bus skips from {} to {})",
+                    seq - 1,
+                    seq - 1,
+                    msg.seq
                 )));
             }
             let unreadable = |e: &dyn std::fmt::Display| {
-                AppError::Internal(anyhow::anyhow!("batch {} of {id} is unreadable: {e}", msg.seq))
+                AppError::Internal(anyhow::anyhow!("batch {} of {} is unreadable: {e}", msg.seq, row.id))
             };
             let json = decompress(&msg.payload).map_err(|e| unreadable(&e))?;
             let batch: Batch = serde_json::from_slice(&json).map_err(|e| unreadable(&e))?;
             (batch, hex::encode(Sha256::digest(&json)))
         }
     };
-    let msg_seq = next;
-    // Only what is granted now leaves, whatever was granted when the batch was read.
     let keep: Vec<usize> = (0..batch.columns.len()).filter(|&i| g.items.contains(&batch.columns[i])).collect();
     if keep.len() != batch.columns.len() {
         let dropped: Vec<String> = batch.columns.iter().filter(|c| !g.items.contains(c)).cloned().collect();
@@ -1453,17 +1546,13 @@ async fn deliver(
             }
         })
         .collect();
-    // Written to the audit log (durably) before the batch leaves — unless that was done while the previous batch
-    // was being applied.
-    let t1 = t0.elapsed();
-    if *audited != Some(msg_seq) {
-        p.audit_writer.append(Actor::system(), sync_event(&g, &row, msg_seq, &batch, &checksum)).await?;
-    }
-    let t2 = t0.elapsed();
-    let (ups, dels) = (batch.upserts.len() as u64, batch.deletes.len() as u64);
+    // On the consumer's behalf: the subject look-up names the department that received the rows.
+    let actor = super::registry::node_actor(&row.node, &format!("库表订阅 {}", row.target_table), &row.consumer);
+    p.audit_writer.append(actor, sync_event(g, row, seq, &batch, &checksum)).await?;
+    let (upserts, deletes) = (batch.upserts.len() as u64, batch.deletes.len() as u64);
     let req = Request::Apply {
-        subscription: id.to_owned(),
-        seq: msg_seq,
+        subscription: row.id.clone(),
+        seq,
         table: row.target_table.clone(),
         columns,
         key_columns: d.key_items.clone(),
@@ -1472,42 +1561,27 @@ async fn deliver(
         range: batch.range,
         drop_columns: batch.drop_columns,
     };
-    // While the consumer applies this batch, the next one (if published) is audited.
-    let pre_audit = async {
-        let ev = handoff.peek(msg_seq + 1, |b, sum| sync_event(&g, &row, msg_seq + 1, b, sum))?;
-        p.audit_writer.append(Actor::system(), ev).await.ok().map(|_| msg_seq + 1)
-    };
-    let (applied, pre) = tokio::join!(ask_consumer(p, &row.node, req, APPLY_TIMEOUT), pre_audit);
-    if pre.is_some() {
-        *audited = pre;
-    }
-    let answer = match applied {
-        Ok(Reply::Applied { seq, already }) if seq == msg_seq => Ok((seq, already)),
-        Ok(Reply::Applied { seq, .. }) => Err(AppError::BadGateway(format!(
-            "订阅方节点确认了未发送的批次 {seq}（发送的是 {}） (the consumer's node acknowledged batch {seq}, batch {} was sent; refused)",
-            msg_seq, msg_seq
+    let pending = p.nodes.send(&row.node, req, APPLY_TIMEOUT).await.map_err(|e| match consumer_reply(Err(e)) {
+        Err(e) => e,
+        Ok(_) => AppError::Unavailable("订阅部门的前置节点未连接 (the consumer's node is offline)".into()),
+    })?;
+    Ok(Some(Flight { seq, upserts, deletes, checksum, pending }))
+}
+
+/// The consumer's answer to `apply` of batch `seq`: `Ok(already)`.
+fn applied(seq: u64, reply: Result<Reply>) -> Result<bool> {
+    match reply? {
+        Reply::Applied { seq: s, already } if s == seq => Ok(already),
+        Reply::Applied { seq: s, .. } => Err(AppError::BadGateway(format!(
+            "订阅方节点确认了未发送的批次 {s}（发送的是 {seq}） (the consumer's node acknowledged batch {s}, batch {seq} was sent; refused)"
         ))),
-        Ok(_) => Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than applied)".into())),
-        Err(e) => Err(e),
-    };
-    let t3 = t0.elapsed();
-    let (seq, already) = match answer {
-        Ok(a) => a,
-        Err(e) => {
-            // The failed delivery is on the record too (the batch stays on the bus and is sent again).
-            let ev = AuditEvent::new("data.sync", format!("subscription:{id}"))
-                .department(row.provider.clone())
-                .resource(row.resource.clone())
-                .result("failed")
-                .detail(json!({"grant": g.id, "consumer": row.consumer, "node": row.node, "seq": msg_seq,
-                               "checksum": checksum, "reason": e.to_string()}));
-            p.audit_writer.append(Actor::system(), ev).await?;
-            return Err(e);
-        }
-    };
-    bus.ack(&name, seq).await?;
-    *confirmed = Some(seq);
-    // Provenance and counters in one transaction.
+        _ => Err(AppError::BadGateway("节点应答类型错误 (the node answered something else than applied)".into())),
+    }
+}
+
+/// Batch `seq` is applied: acknowledged on the bus; provenance and counters in one transaction.
+async fn settle(p: &Platform, id: &str, seq: u64, upserts: u64, deletes: u64, already: bool) -> Result<()> {
+    p.bus.ack(&stream(id), seq).await?;
     let at = ts(p.now());
     let mut tx = p.store.begin().await?;
     store::mark_applied(&mut tx, id, i64::try_from(seq).unwrap_or(i64::MAX), &at).await?;
@@ -1516,14 +1590,13 @@ async fn deliver(
         cd.applied_seq = cd.applied_seq.max(seq);
         cd.applied_at = Some(at.clone());
         if !already {
-            cd.rows_upserted += ups;
-            cd.rows_deleted += dels;
+            cd.rows_upserted += upserts;
+            cd.rows_deleted += deletes;
         }
         store::set_data(&mut tx, id, &to_text(&cd)?, None, &at).await?;
     }
     shuqiao_store::commit_append(tx).await?;
-    tracing::debug!(subscription = %id, seq, prepare = ?t1, audit = ?(t2 - t1), apply = ?(t3 - t2), after = ?(t0.elapsed() - t3), "delivered");
-    Ok(None)
+    Ok(())
 }
 
 /// The audit event of one delivery of a batch: grant, purpose, counts, checksum, subject hashes.

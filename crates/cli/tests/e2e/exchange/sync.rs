@@ -322,6 +322,14 @@ async fn sync_end_to_end(b: Backend) {
     assert_eq!(ev["detail"]["checksum"], first["checksum"], "{ev}");
     assert!(!ev["subjects"].as_array().map(Vec::is_empty).unwrap_or(true), "the batch touched ID numbers: {ev}");
     assert!(!ev.to_string().contains(&id_card(PEOPLE[0].0)), "no identifier in the log: {ev}");
+    // Who received 张三's record: the subject look-up finds the delivery, through the subject index.
+    let (st, acc) = x.get("auditor", &format!("audit/subject?kind=id_card&id={}", id_card(PEOPLE[0].0))).await;
+    assert_eq!(st, StatusCode::OK, "{acc}");
+    let synced = acc["items"].as_array().unwrap().iter().find(|a| a["action"] == "data.sync").cloned();
+    let synced = synced.unwrap_or_else(|| panic!("no data.sync access for the first person: {acc}"));
+    assert_eq!(synced["department"], x.dept["scjg"].as_str(), "the consumer received it: {synced}");
+    assert_eq!(synced["resource"], code.as_str(), "{synced}");
+    assert_eq!(synced["grant"], gid.as_str(), "{synced}");
 
     // Isolation: a third department sees nothing and changes nothing; the provider sees but cannot pause.
     let rst = x.s.login("rst_user").await;
