@@ -1,5 +1,10 @@
 //! `shuqiao`: the platform (`serve`, `demo`) and its operator commands.
 
+/// jemalloc rather than the system allocator: see `tikv-jemallocator` in the workspace's Cargo.toml.
+#[cfg(all(unix, not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
