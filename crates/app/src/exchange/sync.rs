@@ -52,6 +52,11 @@ pub const CANCELLED: &str = "cancelled";
 const MAX_PENDING: u64 = 5;
 /// Batches sent to the consumer's node and not yet answered, at most (it applies them in order).
 const WINDOW: usize = 2;
+/// Batches whose audit events are appended ahead of their delivery, at most.
+const AUDIT_AHEAD: u64 = 2;
+
+/// Audit appends started ahead, by batch.
+type Audits = BTreeMap<u64, tokio::task::JoinHandle<Result<i64>>>;
 /// How long a consumer's node may take to apply one batch.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -826,6 +831,12 @@ impl Handoff {
             m.insert(seq, (batch, checksum));
         }
     }
+    /// `f` of the batch `seq` (and its checksum), if it is here.
+    fn peek<T>(&self, seq: u64, f: impl FnOnce(&Batch, &str) -> T) -> Option<T> {
+        let m = self.0.lock().ok()?;
+        m.get(&seq).map(|(b, sum)| f(b, sum))
+    }
+
     /// The batch `seq`, forgetting it and every earlier one.
     fn take(&self, seq: u64) -> Option<(Batch, String)> {
         let mut m = self.0.lock().ok()?;
@@ -905,11 +916,12 @@ async fn half(
     let mut failures: u32 = 0;
     let mut confirmed: Option<u64> = None;
     let mut flights = VecDeque::new();
+    let mut audits = Audits::new();
     let prefetch = Prefetch::default();
     loop {
         let step = match which {
             Half::Produce => produce(p, id, handoff, &prefetch).await,
-            Half::Deliver => deliver(p, id, &mut confirmed, &mut flights, handoff).await,
+            Half::Deliver => deliver(p, id, &mut confirmed, &mut flights, &mut audits, handoff).await,
         };
         match step {
             Ok(None) => {
@@ -1392,11 +1404,14 @@ async fn deliver(
     id: &str,
     confirmed: &mut Option<u64>,
     flights: &mut VecDeque<Flight>,
+    audits: &mut Audits,
     handoff: &Handoff,
 ) -> Result<Option<Hold>> {
-    match deliver_step(p, id, confirmed, flights, handoff).await {
+    match deliver_step(p, id, confirmed, flights, audits, handoff).await {
         Ok(hold) => Ok(hold),
         Err(e) => {
+            // Audits started ahead finish on their own; a batch sent again is audited again.
+            audits.clear();
             // The batches sent after the failed one: their answers come at once (the node refuses a batch after a
             // gap), or with the connection's end. Those applied all the same are settled; the rest is sent again.
             while let Some(f) = flights.pop_front() {
@@ -1418,6 +1433,7 @@ async fn deliver_step(
     id: &str,
     confirmed: &mut Option<u64>,
     flights: &mut VecDeque<Flight>,
+    audits: &mut Audits,
     handoff: &Handoff,
 ) -> Result<Option<Hold>> {
     let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
@@ -1464,9 +1480,10 @@ async fn deliver_step(
             c
         }
     };
+    audit_ahead(p, &row, &g, flights.back().map_or(done, |f| f.seq), handoff, audits);
     while flights.len() < WINDOW {
         let next = flights.back().map_or(done, |f| f.seq) + 1;
-        let Some(flight) = send_batch(p, &row, &d, &g, next, handoff).await? else { break };
+        let Some(flight) = send_batch(p, &row, &d, &g, next, handoff, audits).await? else { break };
         flights.push_back(flight);
     }
     let Some(front) = flights.pop_front() else { return Ok(Some(Hold::Idle)) };
@@ -1503,6 +1520,7 @@ async fn send_batch(
     g: &GrantView,
     seq: u64,
     handoff: &Handoff,
+    audits: &mut Audits,
 ) -> Result<Option<Flight>> {
     let name = stream(&row.id);
     let (mut batch, checksum) = match handoff.take(seq) {
@@ -1546,9 +1564,15 @@ async fn send_batch(
             }
         })
         .collect();
-    // On the consumer's behalf: the subject look-up names the department that received the rows.
-    let actor = super::registry::node_actor(&row.node, &format!("库表订阅 {}", row.target_table), &row.consumer);
-    p.audit_writer.append(actor, sync_event(g, row, seq, &batch, &checksum)).await?;
+    let actor = sync_actor(row);
+    match audits.remove(&seq) {
+        Some(ahead) => {
+            ahead.await.map_err(|e| AppError::Internal(e.into()))??;
+        }
+        None => {
+            p.audit_writer.append(actor, sync_event(g, row, seq, &batch, &checksum)).await?;
+        }
+    }
     let (upserts, deletes) = (batch.upserts.len() as u64, batch.deletes.len() as u64);
     let req = Request::Apply {
         subscription: row.id.clone(),
@@ -1566,6 +1590,25 @@ async fn send_batch(
         Ok(_) => AppError::Unavailable("订阅部门的前置节点未连接 (the consumer's node is offline)".into()),
     })?;
     Ok(Some(Flight { seq, upserts, deletes, checksum, pending }))
+}
+
+/// Who a delivered batch's audit event names: the consumer's node, on the consumer's behalf (the subject look-up
+/// names the department that received the rows).
+fn sync_actor(row: &SubscriptionRow) -> Actor {
+    super::registry::node_actor(&row.node, &format!("库表订阅 {}", row.target_table), &row.consumer)
+}
+
+/// Starts the audit events of the batches after `last` (up to [`AUDIT_AHEAD`] of them) that the producer handed
+/// over, so that their appends (a flush each, or one for several) overlap the delivery of the ones before.
+fn audit_ahead(p: &Platform, row: &SubscriptionRow, g: &GrantView, last: u64, handoff: &Handoff, audits: &mut Audits) {
+    for seq in last + 1..=last + AUDIT_AHEAD {
+        if audits.contains_key(&seq) {
+            continue;
+        }
+        let Some(ev) = handoff.peek(seq, |b, sum| sync_event(g, row, seq, b, sum)) else { break };
+        let (writer, actor) = (p.audit_writer.clone(), sync_actor(row));
+        audits.insert(seq, tokio::spawn(async move { writer.append(actor, ev).await }));
+    }
 }
 
 /// The consumer's answer to `apply` of batch `seq`: `Ok(already)`.
