@@ -1108,8 +1108,16 @@ fn key_of(d: &Data, row: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// Publishes a batch as the stream's next message and records its provenance.
-async fn publish(p: &Platform, row: &SubscriptionRow, batch: Batch, handoff: Option<&Handoff>) -> Result<u64> {
+/// Publishes a batch as the stream's next message, then records its provenance and applies `then` to the
+/// subscription's data (the producer's progress) in one transaction; `clear_error`: the step succeeded.
+async fn publish(
+    p: &Platform,
+    row: &SubscriptionRow,
+    batch: Batch,
+    handoff: &Handoff,
+    clear_error: bool,
+    then: impl FnOnce(&mut Data),
+) -> Result<u64> {
     let bus = &*p.bus;
     let name = stream(&row.id);
     let json = serde_json::to_vec(&batch).map_err(|e| AppError::Internal(e.into()))?;
@@ -1119,6 +1127,7 @@ async fn publish(p: &Platform, row: &SubscriptionRow, batch: Batch, handoff: Opt
     let seq = bus.state(&name).await?.last + 1;
     bus.publish(&name, seq, &payload).await?;
     drop(payload);
+    let at = ts(p.now());
     let mut tx = p.store.begin().await?;
     store::insert_batch(
         &mut tx,
@@ -1130,15 +1139,19 @@ async fn publish(p: &Platform, row: &SubscriptionRow, batch: Batch, handoff: Opt
             deletes: i64::try_from(batch.deletes.len()).unwrap_or(i64::MAX),
             checksum: checksum.clone(),
             read_at: batch.read_at.clone(),
-            published_at: ts(p.now()),
+            published_at: at.clone(),
             applied_at: None,
         },
     )
     .await?;
-    shuqiao_store::commit_append(tx).await?;
-    if let Some(h) = handoff {
-        h.put(seq, batch, checksum);
+    if let Some(cur) = store::get_for_update(&mut tx, &row.id).await? {
+        let mut d = parse(&cur)?;
+        then(&mut d);
+        let err = if clear_error { None } else { cur.last_error.clone() };
+        store::set_data(&mut tx, &row.id, &to_text(&d)?, err.as_deref(), &at).await?;
     }
+    shuqiao_store::commit_append(tx).await?;
+    handoff.put(seq, batch, checksum);
     Ok(seq)
 }
 
@@ -1184,15 +1197,13 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             read_at: ts(p.now()),
             reason: None,
         };
-        publish(p, &row, batch, Some(handoff)).await?;
         let items = d.items.clone();
-        update(p, id, false, |cur| cur.items = items).await?;
+        publish(p, &row, batch, handoff, false, |cur| cur.items = items).await?;
         return Ok(None);
     }
     if let Some(corr) = d.corrections.first().cloned() {
         let batch = correction_batch(p, &mount, &d, &corr).await?;
-        publish(p, &row, batch, Some(handoff)).await?;
-        update(p, id, true, |cur| {
+        publish(p, &row, batch, handoff, true, |cur| {
             if cur.corrections.first() == Some(&corr) {
                 cur.corrections.remove(0);
             }
@@ -1264,7 +1275,6 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 read_at: ts(now),
                 reason: None,
             };
-            publish(p, &row, batch, Some(handoff)).await?;
             if last_page {
                 prog.passes += 1;
                 prog.after = None;
@@ -1279,8 +1289,8 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             } else {
                 prog.after = upto;
             }
+            publish(p, &row, batch, handoff, true, progress_from(start, prog)).await?;
             tracing::debug!(subscription = %id, scan = ?t_scan, rest = ?(t0.elapsed() - t_scan), "published a page");
-            set_progress(p, id, true, &start, prog).await?;
             Ok(None)
         }
         Phase::Changes => {
@@ -1339,12 +1349,11 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 read_at: ts(now),
                 reason: None,
             };
-            publish(p, &row, batch, Some(handoff)).await?;
             prog.change_after = position;
             if caught_up {
                 prog.caught_up_at = Some(ts(now));
             }
-            set_progress(p, id, true, &start, prog).await?;
+            publish(p, &row, batch, handoff, true, progress_from(start, prog)).await?;
             Ok(if caught_up { Some(Hold::Idle) } else { None })
         }
     }
@@ -1366,12 +1375,16 @@ async fn refused_reply(p: &Platform, row: &SubscriptionRow, e: AppError) -> AppE
 /// Stores the producer's new position unless someone else moved it meanwhile (a recall restarting the full pass):
 /// then that change stands, and the page just published is read again later (absorbed by the idempotent apply).
 async fn set_progress(p: &Platform, id: &str, clear_error: bool, start: &Progress, prog: Progress) -> Result<()> {
-    update(p, id, clear_error, |cur| {
-        if cur.progress == *start {
+    update(p, id, clear_error, progress_from(start.clone(), prog)).await
+}
+
+/// The producer's progress moved from `start` to `prog`, unless someone else moved it meanwhile.
+fn progress_from(start: Progress, prog: Progress) -> impl FnOnce(&mut Data) {
+    move |cur| {
+        if cur.progress == start {
             cur.progress = prog;
         }
-    })
-    .await
+    }
 }
 
 /// Whether the next full pass is due.
