@@ -8,6 +8,7 @@ mod apply_range;
 mod conformance;
 mod files;
 mod mysql;
+mod ordered_apply;
 mod postgres;
 mod sqlite;
 mod sync;
