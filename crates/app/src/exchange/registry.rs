@@ -32,6 +32,9 @@ pub enum NodeError {
     BadFrame(String),
 }
 
+/// Where a request's answer goes.
+type Answer = oneshot::Sender<Result<Reply, NodeError>>;
+
 /// One live connection of a node.
 pub struct Connection {
     pub conn_id: u64,
@@ -42,7 +45,9 @@ pub struct Connection {
     nonce: String,
     out: mpsc::Sender<Frame>,
     next_id: AtomicU64,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Reply, NodeError>>>>,
+    /// Requests waiting for an answer; `None`: given up by the platform (its answer, if it comes, is checked and
+    /// dropped quietly — late, not a replay).
+    pending: Mutex<HashMap<u64, Option<Answer>>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -59,7 +64,7 @@ impl Connection {
     }
 }
 
-/// A request on the wire, waiting for its answer; dropping it forgets the request (a later answer is dropped).
+/// A request on the wire, waiting for its answer; dropping it gives the request up (a later answer is dropped).
 pub struct Pending {
     conn: Arc<Connection>,
     id: u64,
@@ -80,8 +85,10 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Ok(mut p) = self.conn.pending.lock() {
-            p.remove(&self.id);
+        if let Ok(mut p) = self.conn.pending.lock()
+            && let Some(waiting) = p.get_mut(&self.id)
+        {
+            *waiting = None;
         }
     }
 }
@@ -183,8 +190,8 @@ impl Registry {
         let conn = self.get(node_id).ok_or(NodeError::Offline)?;
         let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        conn.pending.lock().map_err(|_| NodeError::Offline)?.insert(id, tx);
-        // From here on, dropping `pending` forgets the id.
+        conn.pending.lock().map_err(|_| NodeError::Offline)?.insert(id, Some(tx));
+        // From here on, dropping `pending` gives the request up.
         let pending = Pending { conn: conn.clone(), id, rx: Some(rx) };
         match tokio::time::timeout(timeout, conn.out.send(Frame::Request { id, request })).await {
             Ok(Ok(())) => Ok(pending),
@@ -193,31 +200,37 @@ impl Registry {
         }
     }
 
-    /// Checks a response and hands it to its waiting request. `Err` says why it was dropped.
+    /// Checks a response and hands it to its waiting request (if the platform still waits). `Err` says why it was
+    /// dropped.
     fn accept_response(&self, conn: &Connection, id: u64, body: &str, sig: &str) -> Result<(), String> {
         let waiting = conn.pending.lock().map_err(|_| "lock".to_owned())?.remove(&id);
-        let Some(waiting) = waiting else {
+        let Some(mut waiting) = waiting else {
             return Err(if id < conn.next_id.load(Ordering::Relaxed) {
                 format!("response {id} was already answered or timed out (replay)")
             } else {
                 format!("response {id} answers no request")
             });
         };
+        let mut tell = |r: Result<Reply, NodeError>| {
+            if let Some(w) = waiting.take() {
+                let _ = w.send(r);
+            }
+        };
         if sig.is_empty() {
-            let _ = waiting.send(Err(NodeError::BadFrame("unsigned response".into())));
+            tell(Err(NodeError::BadFrame("unsigned response".into())));
             return Err(format!("response {id} is unsigned"));
         }
         if verify(&conn.key, &response_message(&conn.nonce, id, body), sig).is_err() {
-            let _ = waiting.send(Err(NodeError::BadFrame("response signature does not verify".into())));
+            tell(Err(NodeError::BadFrame("response signature does not verify".into())));
             return Err(format!("response {id}: signature does not verify with the node's registered key"));
         }
         match serde_json::from_str::<Reply>(body) {
             Ok(reply) => {
-                let _ = waiting.send(Ok(reply));
+                tell(Ok(reply));
                 Ok(())
             }
             Err(e) => {
-                let _ = waiting.send(Err(NodeError::BadFrame(format!("unreadable reply: {e}"))));
+                tell(Err(NodeError::BadFrame(format!("unreadable reply: {e}"))));
                 Err(format!("response {id}: unreadable reply: {e}"))
             }
         }
@@ -343,8 +356,17 @@ mod tests {
         // No answer: a timeout; a new connection replaces the old one, which is told to close.
         let r = reg.clone();
         let t = tokio::spawn(async move { r.request("n1", columns_request(), Duration::from_millis(50)).await });
-        let _ = rx.recv().await;
+        let Some(Frame::Request { id: late, .. }) = rx.recv().await else { panic!("no request sent") };
         assert_eq!(t.await.unwrap(), Err(NodeError::Timeout));
+        // Its answer after all, forged: still refused; genuine: dropped quietly (late, not a replay) — once.
+        let forged = other.sign(&response_message("nonce1", late, &body));
+        assert!(reg.accept_response(&conn, late, &body, &forged).is_err());
+        let (given_up, task) = sent(&reg, &mut rx).await;
+        task.abort();
+        let _ = task.await;
+        let sig = key.sign(&response_message("nonce1", given_up, &body));
+        assert_eq!(reg.accept_response(&conn, given_up, &body, &sig), Ok(()));
+        assert!(reg.accept_response(&conn, given_up, &body, &sig).unwrap_err().contains("replay"));
         let (conn2, _rx2) = reg.attach(accepted(&key), "nonce3".into());
         assert!(matches!(rx.recv().await, Some(Frame::Error { .. })));
         reg.detach(&conn);

@@ -914,14 +914,12 @@ async fn half(
     which: Half,
 ) {
     let mut failures: u32 = 0;
-    let mut confirmed: Option<u64> = None;
-    let mut flights = VecDeque::new();
-    let mut audits = Audits::new();
+    let mut delivery = Delivery::default();
     let prefetch = Prefetch::default();
     loop {
         let step = match which {
             Half::Produce => produce(p, id, handoff, &prefetch).await,
-            Half::Deliver => deliver(p, id, &mut confirmed, &mut flights, &mut audits, handoff).await,
+            Half::Deliver => deliver(p, id, &mut delivery, handoff).await,
         };
         match step {
             Ok(None) => {
@@ -941,7 +939,6 @@ async fn half(
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
-                confirmed = None;
                 let message = e.to_string();
                 tracing::warn!(subscription = %id, half = ?which, error = %message, "sync step failed");
                 if let Ok(mut tx) = p.store.begin().await
@@ -1400,6 +1397,17 @@ fn due(prog: &Progress, p: &Platform, now: time::OffsetDateTime) -> bool {
     now - last >= every
 }
 
+/// What the deliverer knows between steps.
+#[derive(Default)]
+struct Delivery {
+    /// The last batch the consumer's node is known to have applied (`None`: ask it).
+    confirmed: Option<u64>,
+    /// Batches at the consumer's node, oldest first.
+    flights: VecDeque<Flight>,
+    /// Audit appends started ahead, by batch.
+    audits: Audits,
+}
+
 /// A batch sent to the consumer's node, its answer awaited.
 struct Flight {
     seq: u64,
@@ -1412,22 +1420,17 @@ struct Flight {
 /// One deliverer step: fill the window of batches at the consumer's node (each audited durably before it leaves),
 /// then settle the oldest one's answer. The node applies a subscription's batches in the order they came, so the
 /// next batch travels and waits there while one is applied.
-async fn deliver(
-    p: &Platform,
-    id: &str,
-    confirmed: &mut Option<u64>,
-    flights: &mut VecDeque<Flight>,
-    audits: &mut Audits,
-    handoff: &Handoff,
-) -> Result<Option<Hold>> {
-    match deliver_step(p, id, confirmed, flights, audits, handoff).await {
+async fn deliver(p: &Platform, id: &str, st: &mut Delivery, handoff: &Handoff) -> Result<Option<Hold>> {
+    match deliver_step(p, id, st, handoff).await {
         Ok(hold) => Ok(hold),
         Err(e) => {
+            // Where the consumer stands is asked again before the next batch.
+            st.confirmed = None;
             // Audits started ahead finish on their own; a batch sent again is audited again.
-            audits.clear();
+            st.audits.clear();
             // The batches sent after the failed one: their answers come at once (the node refuses a batch after a
             // gap), or with the connection's end. Those applied all the same are settled; the rest is sent again.
-            while let Some(f) = flights.pop_front() {
+            while let Some(f) = st.flights.pop_front() {
                 let seq = f.seq;
                 if let Ok(already) = applied(seq, consumer_reply(f.pending.wait(APPLY_TIMEOUT).await)) {
                     let (ups, dels) = (f.upserts, f.deletes);
@@ -1441,14 +1444,8 @@ async fn deliver(
     }
 }
 
-async fn deliver_step(
-    p: &Platform,
-    id: &str,
-    confirmed: &mut Option<u64>,
-    flights: &mut VecDeque<Flight>,
-    audits: &mut Audits,
-    handoff: &Handoff,
-) -> Result<Option<Hold>> {
+async fn deliver_step(p: &Platform, id: &str, st: &mut Delivery, handoff: &Handoff) -> Result<Option<Hold>> {
+    let Delivery { confirmed, flights, audits } = st;
     let Some((row, d)) = load(p, id).await? else { return Ok(Some(Hold::Stop)) };
     let Some((g, _mount)) = ready(p, &row, &d).await? else { return Ok(Some(Hold::Idle)) };
     let bus = &*p.bus;
