@@ -12,7 +12,10 @@
 //! 3. The platform sends [`Frame::Request`]s with ids unique within the connection; the node answers each with
 //!    one [`Frame::Response`] whose `body` is the JSON text of a [`Reply`] and whose `sig` signs
 //!    [`response_message`]`(nonce, id, body)`. The platform drops (and audits) a response that is unsigned, signed
-//!    with another key, for an id it did not ask or already got an answer for (replay), or from another connection.
+//!    with another key, for an id it did not ask or already got an answer for (replay), or from another connection;
+//!    the first signed answer to a request it gave up on (timed out) is dropped without alarm. A node applies the
+//!    `apply` requests of one subscription one after the other, in the order they came (the platform may send the
+//!    next before the previous is answered); other requests run concurrently.
 //! 4. Either side may send [`Frame::Ping`]/[`Frame::Pong`]; the node reports [`Frame::Health`] periodically.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
