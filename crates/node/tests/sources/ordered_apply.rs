@@ -49,12 +49,10 @@ async fn next(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>
 /// A new empty database on the machine's PostgreSQL (`SHUQIAO_TEST_PG`, default the local server).
 async fn fresh_database() -> String {
     use sqlx::{Connection, Executor};
-    let base = std::env::var("SHUQIAO_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let name = format!("shuqiao_node_order_{}_{}", std::process::id(), t % 1_000_000_000_000);
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.unwrap();
+    let name = crate::postgres::fresh_name("shuqiao_node_order");
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", crate::postgres::base())).await.unwrap();
     admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    format!("{base}/{name}")
+    format!("{}/{name}", crate::postgres::base())
 }
 
 #[tokio::test]

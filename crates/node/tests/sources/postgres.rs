@@ -2,7 +2,7 @@ use sqlx::{Connection, Executor};
 
 use crate::conformance::{self, ROWS, row};
 
-fn base() -> String {
+pub fn base() -> String {
     std::env::var("SHUQIAO_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
