@@ -4,39 +4,53 @@
 //! requests `{"op": …, "args": {…}}`, replies `{"kind": …, "data": {…}}` — so that serde reads a large frame in one
 //! pass (an internally tagged enum is first buffered whole, then read again).
 //!
-//! 1. The platform sends [`Frame::Challenge`] with a fresh random nonce.
-//! 2. The node answers [`Frame::Hello`]: its node id, public key and an ed25519 signature over
-//!    [`hello_message`]`(nonce, node_id)`. The platform accepts it only if that key is registered for that node
-//!    (`POST /api/v1/nodes`) and the signature verifies; then it sends [`Frame::Welcome`], else [`Frame::Error`]
-//!    and closes.
+//! 1. The platform sends [`Frame::Challenge`] with a fresh random nonce and a fresh X25519 public key.
+//! 2. The node answers [`Frame::Hello`]: its node id, its registered public key, a fresh X25519 public key of its
+//!    own, and an ed25519 signature over [`hello_message`] — the nonce, the node id and both X25519 keys. The
+//!    platform accepts it only if that key is registered for that node (`POST /api/v1/nodes`) and the signature
+//!    verifies; then it sends [`Frame::Welcome`], else [`Frame::Error`] and closes. Both sides now derive the
+//!    connection's [`SessionKey`] (X25519 of the two ephemeral keys, then HKDF-SHA256 over the same transcript):
+//!    only the node that holds the registered key can have agreed it with the platform, and no other connection
+//!    has it.
 //! 3. The platform sends [`Frame::Request`]s with ids unique within the connection; the node answers each with
-//!    one [`Frame::Response`] whose `body` is the JSON text of a [`Reply`] and whose `sig` signs
-//!    [`response_message`]`(nonce, id, body)`. The platform drops (and audits) a response that is unsigned, signed
-//!    with another key, for an id it did not ask or already got an answer for (replay), or from another connection;
-//!    the first signed answer to a request it gave up on (timed out) is dropped without alarm. A node applies the
+//!    one [`Frame::Response`] whose `body` is a [`Reply`] (embedded as is, not as an escaped string) and whose
+//!    `mac` is the session key's HMAC-SHA256 of the id and the body's exact text ([`SessionKey::mac`]). The
+//!    platform drops (and audits) a response without a MAC, with a MAC that does not verify (another key, another
+//!    connection, a changed body), for an id it did not ask or already got an answer for (replay); the first
+//!    authentic answer to a request it gave up on (timed out) is dropped without alarm. A node applies the
 //!    `apply` requests of one subscription one after the other, in the order they came (the platform may send the
 //!    next before the previous is answered); other requests run concurrently.
 //! 4. Either side may send [`Frame::Ping`]/[`Frame::Pong`]; the node reports [`Frame::Health`] periodically.
+//!
+//! Version 2 signed every response with the node's ed25519 key; a signature check cost the platform more CPU than
+//! the rest of a one-record query (bench/gateway.sh), a MAC costs a hash.
 
+use curve25519_dalek::montgomery::MontgomeryPoint;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use serde_json::value::RawValue;
+use sha2::Sha256;
 
-pub const PROTOCOL: &str = "shuqiao-node-v2";
+pub const PROTOCOL: &str = "shuqiao-node-v3";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Frame {
+    /// `key`: the platform's ephemeral X25519 public key for this connection (hex).
     Challenge {
         nonce: String,
         protocol: String,
+        key: String,
     },
+    /// `key`: the node's ephemeral X25519 public key (hex); `signature`: ed25519 over [`hello_message`].
     Hello {
         node_id: String,
         public_key: String,
         signature: String,
         version: String,
+        key: String,
     },
     Welcome {
         node_id: String,
@@ -49,11 +63,12 @@ pub enum Frame {
         id: u64,
         request: Request,
     },
-    /// `body` is the JSON text of a [`Reply`]; `sig` is the hex ed25519 signature of [`response_message`].
+    /// `body` is a [`Reply`], kept as the exact text that came; `mac` is [`SessionKey::mac`] of the id and that
+    /// text (hex).
     Response {
         id: u64,
-        body: String,
-        sig: String,
+        body: Body,
+        mac: String,
     },
     Health {
         sources: Vec<SourceHealth>,
@@ -64,6 +79,34 @@ pub enum Frame {
     Pong {
         at: String,
     },
+}
+
+/// A response's body: the JSON text of a [`Reply`], exactly as it was written (the MAC covers these bytes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Body(Box<RawValue>);
+
+impl Body {
+    /// The body of `reply`.
+    pub fn of(reply: &Reply) -> Result<Body, serde_json::Error> {
+        serde_json::value::to_raw_value(reply).map(Body)
+    }
+    /// Any JSON text (`Err` if it is not JSON).
+    pub fn from_text(text: String) -> Result<Body, serde_json::Error> {
+        RawValue::from_string(text).map(Body)
+    }
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+    pub fn reply(&self) -> Result<Reply, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.text() == other.text()
+    }
 }
 
 /// What the platform asks a node to do.
@@ -222,6 +265,8 @@ pub enum ProtocolError {
     BadKey(String),
     #[error("bad signature")]
     BadSignature,
+    #[error("bad MAC")]
+    BadMac,
     #[error("random source failed")]
     Random,
 }
@@ -233,13 +278,97 @@ pub fn new_nonce() -> Result<String, ProtocolError> {
     Ok(hex::encode(b))
 }
 
-pub fn hello_message(nonce: &str, node_id: &str) -> Vec<u8> {
-    format!("{PROTOCOL}|hello|{nonce}|{node_id}").into_bytes()
+/// What a hello signs and what the session key is derived from: the challenge's nonce, the node id and both
+/// ephemeral keys (hex), in that order.
+#[derive(Debug, Clone, Copy)]
+pub struct Transcript<'a> {
+    pub nonce: &'a str,
+    pub node_id: &'a str,
+    pub platform_key: &'a str,
+    pub node_key: &'a str,
 }
 
-pub fn response_message(nonce: &str, id: u64, body: &str) -> Vec<u8> {
-    let digest = hex::encode(Sha256::digest(body.as_bytes()));
-    format!("{PROTOCOL}|response|{nonce}|{id}|{digest}").into_bytes()
+impl Transcript<'_> {
+    fn text(&self, purpose: &str) -> Vec<u8> {
+        format!("{PROTOCOL}|{purpose}|{}|{}|{}|{}", self.nonce, self.node_id, self.platform_key, self.node_key)
+            .into_bytes()
+    }
+}
+
+/// The message a node's hello signs.
+pub fn hello_message(t: &Transcript<'_>) -> Vec<u8> {
+    t.text("hello")
+}
+
+/// One side's ephemeral X25519 key of one connection; used once, by [`Ephemeral::agree`].
+pub struct Ephemeral {
+    secret: [u8; 32],
+    public: MontgomeryPoint,
+}
+
+impl Ephemeral {
+    pub fn generate() -> Result<Ephemeral, ProtocolError> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|_| ProtocolError::Random)?;
+        Ok(Ephemeral { secret, public: MontgomeryPoint::mul_base_clamped(secret) })
+    }
+
+    pub fn public_hex(&self) -> String {
+        hex::encode(self.public.as_bytes())
+    }
+
+    /// The session key agreed with the peer's public key `peer_hex` over `t`. Refuses a key that is not 32 bytes
+    /// of hex or whose agreement is all zeros (a low-order point: the peer would not contribute).
+    pub fn agree(self, peer_hex: &str, t: &Transcript<'_>) -> Result<SessionKey, ProtocolError> {
+        let bytes = hex::decode(peer_hex.trim()).map_err(|e| ProtocolError::BadKey(e.to_string()))?;
+        let peer: [u8; 32] = bytes.try_into().map_err(|_| ProtocolError::BadKey("not 32 bytes".into()))?;
+        let shared = MontgomeryPoint(peer).mul_clamped(self.secret);
+        if shared.as_bytes().iter().all(|&b| b == 0) {
+            return Err(ProtocolError::BadKey("a low-order key".into()));
+        }
+        let mut key = [0u8; 32];
+        let derived = hkdf::Hkdf::<Sha256>::new(Some(t.nonce.as_bytes()), shared.as_bytes())
+            .expand(&t.text("session"), &mut key)
+            .ok()
+            .and_then(|()| <Hmac<Sha256> as KeyInit>::new_from_slice(&key).ok());
+        derived.map(SessionKey).ok_or_else(|| ProtocolError::BadKey("key derivation".into()))
+    }
+}
+
+impl Drop for Ephemeral {
+    fn drop(&mut self) {
+        self.secret = [0u8; 32];
+    }
+}
+
+/// The MAC key of one connection (see the module documentation), as HMAC-SHA256 keyed once.
+#[derive(Clone)]
+pub struct SessionKey(Hmac<Sha256>);
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(…)")
+    }
+}
+
+impl SessionKey {
+    fn hmac(&self, id: u64, body: &str) -> Hmac<Sha256> {
+        let mut m = self.0.clone();
+        m.update(format!("{PROTOCOL}|response|{id}|").as_bytes());
+        m.update(body.as_bytes());
+        m
+    }
+
+    /// The MAC of response `id` with `body` (hex).
+    pub fn mac(&self, id: u64, body: &str) -> String {
+        hex::encode(self.hmac(id, body).finalize().into_bytes())
+    }
+
+    /// Whether `mac_hex` is the MAC of response `id` with `body` (compared in constant time).
+    pub fn check(&self, id: u64, body: &str, mac_hex: &str) -> Result<(), ProtocolError> {
+        let mac = hex::decode(mac_hex).map_err(|_| ProtocolError::BadMac)?;
+        self.hmac(id, body).verify_slice(&mac).map_err(|_| ProtocolError::BadMac)
+    }
 }
 
 /// A node key pair, stored as the hex of the 32-byte secret (`shuqiao node keygen`).
@@ -290,18 +419,71 @@ pub fn verify(key: &VerifyingKey, msg: &[u8], sig_hex: &str) -> Result<(), Proto
 mod tests {
     use super::*;
 
+    /// Both sides of a handshake: the platform's and the node's session keys, and the transcript.
+    fn handshake(nonce: &str) -> (SessionKey, SessionKey) {
+        let (platform, node) = (Ephemeral::generate().unwrap(), Ephemeral::generate().unwrap());
+        let (pk, nk) = (platform.public_hex(), node.public_hex());
+        let t = Transcript { nonce, node_id: "n1", platform_key: &pk, node_key: &nk };
+        (platform.agree(&nk, &t).unwrap(), node.agree(&pk, &t).unwrap())
+    }
+
     #[test]
-    fn signed_response_round_trip_and_tamper() {
+    fn both_sides_agree_and_a_mac_binds_connection_id_and_body() {
+        let (platform, node) = handshake("nonce1");
+        let body = r#"{"kind":"rows"}"#;
+        let mac = node.mac(7, body);
+        assert_eq!(mac.len(), 64);
+        assert!(platform.check(7, body, &mac).is_ok(), "the platform derived the node's key");
+        assert_eq!(platform.check(8, body, &mac), Err(ProtocolError::BadMac), "other id");
+        assert_eq!(platform.check(7, r#"{"kind":"rowz"}"#, &mac), Err(ProtocolError::BadMac), "other body");
+        assert_eq!(platform.check(7, body, ""), Err(ProtocolError::BadMac), "no MAC");
+        assert_eq!(platform.check(7, body, "zz"), Err(ProtocolError::BadMac), "not hex");
+        let (other, _) = handshake("nonce1");
+        assert_eq!(other.check(7, body, &mac), Err(ProtocolError::BadMac), "another connection's key");
+    }
+
+    #[test]
+    fn a_changed_transcript_or_a_low_order_key_agrees_nothing() {
+        let (platform, node) = (Ephemeral::generate().unwrap(), Ephemeral::generate().unwrap());
+        let (pk, nk) = (platform.public_hex(), node.public_hex());
+        let t = Transcript { nonce: "n", node_id: "n1", platform_key: &pk, node_key: &nk };
+        let swapped = Transcript { node_id: "n2", ..t };
+        let a = platform.agree(&nk, &t).unwrap();
+        let b = node.agree(&pk, &swapped).unwrap();
+        assert!(a.check(1, "{}", &b.mac(1, "{}")).is_err(), "the node id is part of the key");
+        assert_ne!(hello_message(&t), hello_message(&swapped));
+        // The identity (all zeros) is a low-order point: refused, as is a key that is not 32 bytes.
+        let zero = "00".repeat(32);
+        assert!(matches!(Ephemeral::generate().unwrap().agree(&zero, &t), Err(ProtocolError::BadKey(_))));
+        assert!(matches!(Ephemeral::generate().unwrap().agree("abcd", &t), Err(ProtocolError::BadKey(_))));
+    }
+
+    #[test]
+    fn hello_signatures_verify_with_the_registered_key_only() {
         let k = NodeKey::generate().unwrap();
         let pk = public_key(&k.public_hex()).unwrap();
-        let msg = response_message("n1", 7, "{\"kind\":\"rows\"}");
-        let sig = k.sign(&msg);
-        assert!(verify(&pk, &msg, &sig).is_ok());
-        assert!(verify(&pk, &response_message("n2", 7, "{\"kind\":\"rows\"}"), &sig).is_err(), "other connection");
-        assert!(verify(&pk, &response_message("n1", 8, "{\"kind\":\"rows\"}"), &sig).is_err(), "other id");
-        assert!(verify(&pk, &response_message("n1", 7, "{\"kind\":\"rowz\"}"), &sig).is_err(), "other body");
+        let t = Transcript { nonce: "n1", node_id: "node", platform_key: "aa", node_key: "bb" };
+        let sig = k.sign(&hello_message(&t));
+        assert!(verify(&pk, &hello_message(&t), &sig).is_ok());
+        let replayed = Transcript { nonce: "n2", ..t };
+        assert!(verify(&pk, &hello_message(&replayed), &sig).is_err(), "another challenge");
+        let other = NodeKey::generate().unwrap();
+        assert!(verify(&public_key(&other.public_hex()).unwrap(), &hello_message(&t), &sig).is_err());
         let k2 = NodeKey::from_hex(&k.secret_hex()).unwrap();
         assert_eq!(k2.public_hex(), k.public_hex());
+    }
+
+    #[test]
+    fn a_response_body_is_embedded_as_json_and_read_back_exactly() {
+        let reply = Reply::Rows { columns: vec!["xm".into()], rows: vec![vec![Value::String("张\"三".into())]] };
+        let body = Body::of(&reply).unwrap();
+        let f = Frame::Response { id: 3, body: body.clone(), mac: "00".into() };
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(text.contains(r#""body":{"kind":"rows""#), "not an escaped string: {text}");
+        let Frame::Response { body: back, .. } = serde_json::from_str::<Frame>(&text).unwrap() else { panic!() };
+        assert_eq!(back.text(), body.text());
+        assert_eq!(back.reply().unwrap(), reply);
+        assert!(Body::from_text("not json".into()).is_err());
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use shuqiao_exchange::{Frame, NodeKey, PROTOCOL, Reply, Request, hello_message, response_message};
+use shuqiao_exchange::{
+    Body, Ephemeral, Frame, NodeKey, PROTOCOL, Reply, Request, SessionKey, Transcript, hello_message,
+};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
@@ -180,8 +182,8 @@ impl Node {
             Err(_) => return End::Failed("no WebSocket handshake within 15 s".into()),
         };
         let (mut sink, mut stream) = ws.split();
-        let nonce = match next_frame(&mut stream).await {
-            Ok(Frame::Challenge { nonce, protocol }) if protocol == PROTOCOL => nonce,
+        let (nonce, platform_key) = match next_frame(&mut stream).await {
+            Ok(Frame::Challenge { nonce, protocol, key }) if protocol == PROTOCOL => (nonce, key),
             Ok(Frame::Challenge { protocol, .. }) => {
                 return End::Failed(format!("the platform speaks {protocol}, this node {PROTOCOL}"));
             }
@@ -190,11 +192,22 @@ impl Node {
             Err(e) => return End::Failed(e),
         };
         let node_id = self.config.node_id.clone();
+        let ephemeral = match Ephemeral::generate() {
+            Ok(e) => e,
+            Err(e) => return End::Failed(format!("cannot make a session key: {e}")),
+        };
+        let node_key = ephemeral.public_hex();
+        let t = Transcript { nonce: &nonce, node_id: &node_id, platform_key: &platform_key, node_key: &node_key };
         let hello = Frame::Hello {
             node_id: node_id.clone(),
             public_key: self.key.public_hex(),
-            signature: self.key.sign(&hello_message(&nonce, &node_id)),
+            signature: self.key.sign(&hello_message(&t)),
             version: format!("shuqiao-node/{}", env!("CARGO_PKG_VERSION")),
+            key: node_key.clone(),
+        };
+        let session = match ephemeral.agree(&platform_key, &t) {
+            Ok(s) => Arc::new(s),
+            Err(e) => return End::Failed(format!("the platform's session key is unusable: {e}")),
         };
         if let Err(e) = send(&mut sink, &hello).await {
             return End::Failed(e);
@@ -260,7 +273,7 @@ impl Node {
                     let Request::Apply { subscription, .. } = &request else { continue };
                     let queue = appliers.entry(subscription.clone()).or_insert_with(|| {
                         let (qtx, qrx) = mpsc::unbounded_channel();
-                        tasks.spawn(apply_in_order(self.clone(), qrx, tx.clone(), nonce.clone(), permits.clone()));
+                        tasks.spawn(apply_in_order(self.clone(), qrx, tx.clone(), session.clone(), permits.clone()));
                         qtx
                     });
                     if let Err(mpsc::error::SendError((id, _))) = queue.send((id, request)) {
@@ -268,11 +281,11 @@ impl Node {
                     }
                 }
                 Ok(Frame::Request { id, request }) => {
-                    let (node, tx, nonce, permits) = (self.clone(), tx.clone(), nonce.clone(), permits.clone());
+                    let (node, tx, session, permits) = (self.clone(), tx.clone(), session.clone(), permits.clone());
                     tasks.spawn(async move {
                         let _permit = permits.acquire().await;
                         let reply = node.handle_owned(request).await;
-                        let _ = tx.send(node.signed_response(&nonce, id, &reply)).await;
+                        let _ = tx.send(response(&session, id, &reply)).await;
                     });
                 }
                 Ok(Frame::Ping { .. }) => {
@@ -292,7 +305,7 @@ impl Node {
                                 code: shuqiao_exchange::FailCode::BadRequest,
                                 message: format!("this node does not understand the request: {e}"),
                             };
-                            let _ = tx.send(self.signed_response(&nonce, id, &reply)).await;
+                            let _ = tx.send(response(&session, id, &reply)).await;
                         }
                         None => tracing::debug!(error = %e, "ignored a frame this node does not understand"),
                     }
@@ -306,13 +319,23 @@ impl Node {
         writer.abort();
         End::AfterWelcome(why)
     }
+}
 
-    fn signed_response(&self, nonce: &str, id: u64, reply: &Reply) -> Message {
-        let body = serde_json::to_string(reply).unwrap_or_else(|e| {
-            format!(r#"{{"kind":"failed","data":{{"code":"bad_request","message":"cannot encode the reply: {e}"}}}}"#)
-        });
-        let sig = self.key.sign(&response_message(nonce, id, &body));
-        text_message(&Frame::Response { id, body, sig })
+/// The answer `reply` to request `id`, with its MAC.
+fn response(session: &SessionKey, id: u64, reply: &Reply) -> Message {
+    let body = Body::of(reply).or_else(|e| {
+        Body::of(&Reply::Failed {
+            code: shuqiao_exchange::FailCode::BadRequest,
+            message: format!("cannot encode the reply: {e}"),
+        })
+    });
+    match body {
+        Ok(body) => {
+            let mac = session.mac(id, body.text());
+            text_message(&Frame::Response { id, body, mac })
+        }
+        // Not reached (a failure reply always encodes); the platform's request then times out.
+        Err(_) => text_message(&Frame::Error { message: format!("cannot encode the answer to request {id}") }),
     }
 }
 
@@ -321,13 +344,13 @@ async fn apply_in_order(
     node: Arc<Node>,
     mut queue: mpsc::UnboundedReceiver<(u64, Request)>,
     tx: mpsc::Sender<Message>,
-    nonce: String,
+    session: Arc<SessionKey>,
     permits: Arc<Semaphore>,
 ) {
     while let Some((id, request)) = queue.recv().await {
         let _permit = permits.acquire().await;
         let reply = node.handle_owned(request).await;
-        if tx.send(node.signed_response(&nonce, id, &reply)).await.is_err() {
+        if tx.send(response(&session, id, &reply)).await.is_err() {
             return;
         }
     }

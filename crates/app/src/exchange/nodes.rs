@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shuqiao_domain::FieldError;
 use shuqiao_domain::roles::Role;
-use shuqiao_exchange::{Frame, hello_message, public_key, verify};
+use shuqiao_exchange::{Ephemeral, Frame, Transcript, hello_message, public_key, verify};
 use shuqiao_store::exchange::{self as store, NodeRow};
 use shuqiao_store::ts;
 
@@ -114,16 +114,18 @@ pub async fn list(p: &Platform, who: &Principal, after: Option<&str>, limit: i64
     Ok(store::list_nodes(&mut c, department, after, limit).await?.into_iter().map(|n| view(p, n)).collect())
 }
 
-/// Checks a node's hello against the challenge `nonce`. On refusal returns the reason to send back; every
-/// outcome is audited (`node.connect` or `node.refused`).
+/// Checks a node's hello against the challenge (`nonce`, and the platform's `ephemeral` key sent with it), and
+/// agrees the connection's session key. On refusal returns the reason to send back; every outcome is audited
+/// (`node.connect` or `node.refused`).
 pub async fn authenticate(
     p: &Platform,
     nonce: &str,
+    ephemeral: Ephemeral,
     hello: &Frame,
     remote_addr: Option<&str>,
 ) -> std::result::Result<Accepted, String> {
-    let (node_id, key_hex, signature) = match hello {
-        Frame::Hello { node_id, public_key, signature, .. } => (node_id, public_key, signature),
+    let (node_id, key_hex, signature, node_key) = match hello {
+        Frame::Hello { node_id, public_key, signature, key, .. } => (node_id, public_key, signature, key),
         _ => return Err(refuse(p, None, "the first frame must be a hello", remote_addr).await),
     };
     let row = match p.store.reader().await {
@@ -150,9 +152,14 @@ pub async fn authenticate(
     let Ok(key) = public_key(&row.public_key) else {
         return Err(refuse(p, Some(node_id), "the registered key is unusable", remote_addr).await);
     };
-    if verify(&key, &hello_message(nonce, node_id), signature).is_err() {
+    let platform_key = ephemeral.public_hex();
+    let t = Transcript { nonce, node_id, platform_key: &platform_key, node_key };
+    if verify(&key, &hello_message(&t), signature).is_err() {
         return Err(refuse(p, Some(node_id), "the challenge signature does not verify", remote_addr).await);
     }
+    let Ok(session) = ephemeral.agree(node_key, &t) else {
+        return Err(refuse(p, Some(node_id), "the node's session key is unusable", remote_addr).await);
+    };
     let now = ts(p.now());
     if let Ok(mut tx) = p.store.begin().await {
         let ok = store::touch_node(&mut tx, node_id, &now, None, remote_addr).await.is_ok();
@@ -167,7 +174,7 @@ pub async fn authenticate(
         tracing::warn!(error = %e, "could not audit a node connection");
         return Err("the platform cannot record the connection now; retry later".into());
     }
-    Ok(Accepted { node_id: row.id, node_name: row.name, department: row.department, key })
+    Ok(Accepted { node_id: row.id, node_name: row.name, department: row.department, session })
 }
 
 pub async fn refuse(p: &Platform, node_id: Option<&str>, reason: &str, remote_addr: Option<&str>) -> String {

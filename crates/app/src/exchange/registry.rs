@@ -2,8 +2,8 @@
 //! for an answer on it. The HTTP layer owns the WebSocket and moves frames; this module decides what they mean.
 //!
 //! A response is accepted only if it comes on the connection the request went out on, for an id still waiting,
-//! and its signature over `response_message(nonce, id, body)` verifies with the node's registered key. Anything
-//! else is dropped and audited (`node.bad_frame`); a request whose answer was forged fails at once with
+//! and its MAC verifies with that connection's session key (agreed in the hello the node signed with its
+//! registered key). Anything else is dropped and audited (`node.bad_frame`); a request whose answer was forged fails at once with
 //! [`NodeError::BadFrame`] rather than waiting for its timeout.
 
 use std::collections::HashMap;
@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ed25519_dalek::VerifyingKey;
 use serde_json::json;
-use shuqiao_exchange::{Frame, Reply, Request, response_message, verify};
+use shuqiao_exchange::{Body, Frame, Reply, Request, SessionKey};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Platform;
@@ -41,8 +40,7 @@ pub struct Connection {
     pub node_id: String,
     pub node_name: String,
     pub department: String,
-    key: VerifyingKey,
-    nonce: String,
+    session: SessionKey,
     out: mpsc::Sender<Frame>,
     next_id: AtomicU64,
     /// Requests waiting for an answer; `None`: given up by the platform (its answer, if it comes, is checked and
@@ -99,7 +97,8 @@ pub struct Accepted {
     pub node_id: String,
     pub node_name: String,
     pub department: String,
-    pub key: VerifyingKey,
+    /// The connection's session key, agreed in the hello.
+    pub session: SessionKey,
 }
 
 #[derive(Default)]
@@ -125,15 +124,14 @@ pub enum After {
 impl Registry {
     /// Registers a new connection of a node, replacing (and closing) the previous one; returns the connection and
     /// the frames the transport must send on it.
-    pub fn attach(&self, who: Accepted, nonce: String) -> (Arc<Connection>, mpsc::Receiver<Frame>) {
+    pub fn attach(&self, who: Accepted) -> (Arc<Connection>, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(OUTBOX);
         let conn = Arc::new(Connection {
             conn_id: self.next_conn.fetch_add(1, Ordering::Relaxed) + 1,
             node_id: who.node_id.clone(),
             node_name: who.node_name,
             department: who.department,
-            key: who.key,
-            nonce,
+            session: who.session,
             out: tx,
             next_id: AtomicU64::new(1),
             pending: Mutex::new(HashMap::new()),
@@ -202,7 +200,7 @@ impl Registry {
 
     /// Checks a response and hands it to its waiting request (if the platform still waits). `Err` says why it was
     /// dropped.
-    fn accept_response(&self, conn: &Connection, id: u64, body: &str, sig: &str) -> Result<(), String> {
+    fn accept_response(&self, conn: &Connection, id: u64, body: &Body, mac: &str) -> Result<(), String> {
         let waiting = conn.pending.lock().map_err(|_| "lock".to_owned())?.remove(&id);
         let Some(mut waiting) = waiting else {
             return Err(if id < conn.next_id.load(Ordering::Relaxed) {
@@ -216,15 +214,15 @@ impl Registry {
                 let _ = w.send(r);
             }
         };
-        if sig.is_empty() {
-            tell(Err(NodeError::BadFrame("unsigned response".into())));
-            return Err(format!("response {id} is unsigned"));
+        if mac.is_empty() {
+            tell(Err(NodeError::BadFrame("response without a MAC".into())));
+            return Err(format!("response {id} has no MAC"));
         }
-        if verify(&conn.key, &response_message(&conn.nonce, id, body), sig).is_err() {
-            tell(Err(NodeError::BadFrame("response signature does not verify".into())));
-            return Err(format!("response {id}: signature does not verify with the node's registered key"));
+        if conn.session.check(id, body.text(), mac).is_err() {
+            tell(Err(NodeError::BadFrame("response MAC does not verify".into())));
+            return Err(format!("response {id}: MAC does not verify with this connection's session key"));
         }
-        match serde_json::from_str::<Reply>(body) {
+        match body.reply() {
             Ok(reply) => {
                 tell(Ok(reply));
                 Ok(())
@@ -241,8 +239,8 @@ impl Registry {
 /// answered; anything dropped is audited.
 pub async fn on_frame(p: &Platform, conn: &Connection, frame: Frame) -> After {
     match frame {
-        Frame::Response { id, body, sig } => {
-            if let Err(why) = p.nodes.accept_response(conn, id, &body, &sig) {
+        Frame::Response { id, body, mac } => {
+            if let Err(why) = p.nodes.accept_response(conn, id, &body, &mac) {
                 tracing::warn!(node = %conn.node_id, %why, "dropped a node response");
                 audit_bad_frame(p, conn, &why);
             }
@@ -294,15 +292,20 @@ pub(crate) fn node_actor(id: &str, name: &str, department: &str) -> Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shuqiao_exchange::NodeKey;
+    use shuqiao_exchange::{Ephemeral, Transcript};
 
-    fn accepted(k: &NodeKey) -> Accepted {
-        Accepted {
+    /// A handshake's two session keys: the platform's (in `Accepted`) and the node's.
+    fn handshake(nonce: &str) -> (Accepted, SessionKey) {
+        let (platform, node) = (Ephemeral::generate().unwrap(), Ephemeral::generate().unwrap());
+        let (pk, nk) = (platform.public_hex(), node.public_hex());
+        let t = Transcript { nonce, node_id: "n1", platform_key: &pk, node_key: &nk };
+        let accepted = Accepted {
             node_id: "n1".into(),
             node_name: "node".into(),
             department: "d1".into(),
-            key: shuqiao_exchange::public_key(&k.public_hex()).unwrap(),
-        }
+            session: platform.agree(&nk, &t).unwrap(),
+        };
+        (accepted, node.agree(&pk, &t).unwrap())
     }
 
     fn columns_request() -> Request {
@@ -323,33 +326,40 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn responses_must_be_signed_for_a_waiting_id_on_this_connection() {
-        let key = NodeKey::generate().unwrap();
+    async fn responses_must_carry_the_connections_mac_for_a_waiting_id() {
         let reg = Arc::new(Registry::default());
         assert_eq!(reg.request("n1", columns_request(), Duration::from_millis(50)).await, Err(NodeError::Offline));
-        let (conn, mut rx) = reg.attach(accepted(&key), "nonce1".into());
+        let (accepted, key) = handshake("nonce1");
+        let (conn, mut rx) = reg.attach(accepted);
         assert!(reg.is_connected("n1"));
-        let body = serde_json::to_string(&Reply::Columns { columns: Vec::new() }).unwrap();
+        let body = Body::of(&Reply::Columns { columns: Vec::new() }).unwrap();
+        let mac = |k: &SessionKey, id: u64| k.mac(id, body.text());
 
         // A good answer.
         let (id, task) = sent(&reg, &mut rx).await;
-        let sig = key.sign(&response_message("nonce1", id, &body));
-        assert!(reg.accept_response(&conn, id, &body, &sig).is_ok());
+        assert!(reg.accept_response(&conn, id, &body, &mac(&key, id)).is_ok());
         assert!(matches!(task.await.unwrap(), Ok(Reply::Columns { .. })));
         // The same answer again: a replay, dropped.
-        assert!(reg.accept_response(&conn, id, &body, &sig).unwrap_err().contains("replay"));
+        assert!(reg.accept_response(&conn, id, &body, &mac(&key, id)).unwrap_err().contains("replay"));
         // An id never asked.
-        assert!(reg.accept_response(&conn, 999, &body, &sig).unwrap_err().contains("no request"));
+        assert!(reg.accept_response(&conn, 999, &body, &mac(&key, 999)).unwrap_err().contains("no request"));
 
-        // Signed by another key, signed for another connection's nonce, unsigned: the request fails at once.
-        let other = NodeKey::generate().unwrap();
-        for forge in [
-            |k: &NodeKey, _: &NodeKey, id: u64, b: &str| k.sign(&response_message("nonce1", id, b)),
-            |_: &NodeKey, own: &NodeKey, id: u64, b: &str| own.sign(&response_message("nonce2", id, b)),
-            |_: &NodeKey, _: &NodeKey, _: u64, _: &str| String::new(),
-        ] {
+        // A MAC of another connection's key (another handshake of the same node), of another id, a changed body,
+        // none: the request fails at once.
+        let (_, other) = handshake("nonce2");
+        let changed = Body::of(&Reply::Columns {
+            columns: vec![shuqiao_exchange::Column { name: "x".into(), data_type: "TEXT".into() }],
+        })
+        .unwrap();
+        for forge in 0..4 {
             let (id, task) = sent(&reg, &mut rx).await;
-            assert!(reg.accept_response(&conn, id, &body, &forge(&other, &key, id, &body)).is_err());
+            let result = match forge {
+                0 => reg.accept_response(&conn, id, &body, &mac(&other, id)),
+                1 => reg.accept_response(&conn, id, &body, &mac(&key, id + 1)),
+                2 => reg.accept_response(&conn, id, &changed, &mac(&key, id)),
+                _ => reg.accept_response(&conn, id, &body, ""),
+            };
+            assert!(result.is_err(), "forgery {forge} accepted");
             assert!(matches!(task.await.unwrap(), Err(NodeError::BadFrame(_))));
         }
 
@@ -359,15 +369,13 @@ mod tests {
         let Some(Frame::Request { id: late, .. }) = rx.recv().await else { panic!("no request sent") };
         assert_eq!(t.await.unwrap(), Err(NodeError::Timeout));
         // Its answer after all, forged: still refused; genuine: dropped quietly (late, not a replay) — once.
-        let forged = other.sign(&response_message("nonce1", late, &body));
-        assert!(reg.accept_response(&conn, late, &body, &forged).is_err());
+        assert!(reg.accept_response(&conn, late, &body, &mac(&other, late)).is_err());
         let (given_up, task) = sent(&reg, &mut rx).await;
         task.abort();
         let _ = task.await;
-        let sig = key.sign(&response_message("nonce1", given_up, &body));
-        assert_eq!(reg.accept_response(&conn, given_up, &body, &sig), Ok(()));
-        assert!(reg.accept_response(&conn, given_up, &body, &sig).unwrap_err().contains("replay"));
-        let (conn2, _rx2) = reg.attach(accepted(&key), "nonce3".into());
+        assert_eq!(reg.accept_response(&conn, given_up, &body, &mac(&key, given_up)), Ok(()));
+        assert!(reg.accept_response(&conn, given_up, &body, &mac(&key, given_up)).unwrap_err().contains("replay"));
+        let (conn2, _rx2) = reg.attach(handshake("nonce3").0);
         assert!(matches!(rx.recv().await, Some(Frame::Error { .. })));
         reg.detach(&conn);
         assert!(reg.is_connected("n1"), "detaching the replaced connection keeps the new one");

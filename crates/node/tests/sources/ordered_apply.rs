@@ -1,14 +1,17 @@
 //! The platform sends a subscription's next batch while the previous one is still being applied: the node must
 //! apply them in the order they came (it refuses a batch after a gap). A fake platform on loopback sends a large
 //! batch 1 and a one-row batch 2 back to back to a real node agent writing into a real PostgreSQL target (whose
-//! pool, unlike SQLite's single writer, would otherwise run the two at once).
+//! pool, unlike SQLite's single writer, would otherwise run the two at once). The fake platform does the real
+//! handshake and checks every answer's MAC with the session key it agreed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use shuqiao_exchange::{Frame, NodeKey, PROTOCOL, Reply, Request, SyncColumn};
+use shuqiao_exchange::{
+    Ephemeral, Frame, NodeKey, PROTOCOL, Reply, Request, SyncColumn, Transcript, hello_message, public_key, verify,
+};
 use shuqiao_node::agent::Node;
 use shuqiao_node::config::NodeConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -75,16 +78,26 @@ async fn batches_sent_back_to_back_are_applied_in_order() {
 
     let (tcp, _) = listener.accept().await.unwrap();
     let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-    send(&mut ws, &Frame::Challenge { nonce: "nonce".into(), protocol: PROTOCOL.into() }).await;
-    assert!(matches!(next(&mut ws).await, Frame::Hello { .. }));
+    let ephemeral = Ephemeral::generate().unwrap();
+    let platform_key = ephemeral.public_hex();
+    send(&mut ws, &Frame::Challenge { nonce: "nonce".into(), protocol: PROTOCOL.into(), key: platform_key.clone() })
+        .await;
+    let Frame::Hello { node_id, public_key: pk, signature, key: node_key, .. } = next(&mut ws).await else {
+        panic!("expected a hello")
+    };
+    assert_eq!(pk, key.public_hex());
+    let t = Transcript { nonce: "nonce", node_id: &node_id, platform_key: &platform_key, node_key: &node_key };
+    verify(&public_key(&pk).unwrap(), &hello_message(&t), &signature).expect("the hello is signed by the node key");
+    let session = ephemeral.agree(&node_key, &t).unwrap();
     send(&mut ws, &Frame::Welcome { node_id: "n1".into(), department: "d1".into() }).await;
     // Batch 1 takes a while to apply; batch 2 (one row) follows at once.
     send(&mut ws, &Frame::Request { id: 1, request: apply(1, 0..30_000) }).await;
     send(&mut ws, &Frame::Request { id: 2, request: apply(2, 30_000..30_001) }).await;
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let Frame::Response { id, body, .. } = next(&mut ws).await else { panic!("expected a response") };
-        answers.push((id, serde_json::from_str::<Reply>(&body).unwrap()));
+        let Frame::Response { id, body, mac } = next(&mut ws).await else { panic!("expected a response") };
+        session.check(id, body.text(), &mac).expect("the answer's MAC verifies");
+        answers.push((id, body.reply().unwrap()));
     }
     answers.sort_by_key(|a| a.0);
     assert_eq!(
@@ -94,8 +107,9 @@ async fn batches_sent_back_to_back_are_applied_in_order() {
     );
     // And the checkpoint is the second.
     send(&mut ws, &Frame::Request { id: 3, request: Request::Checkpoint { subscription: "sub-1".into() } }).await;
-    let Frame::Response { body, .. } = next(&mut ws).await else { panic!("expected a response") };
-    assert_eq!(serde_json::from_str::<Reply>(&body).unwrap(), Reply::Checkpoint { seq: 2 });
+    let Frame::Response { id, body, mac } = next(&mut ws).await else { panic!("expected a response") };
+    session.check(id, body.text(), &mac).expect("the answer's MAC verifies");
+    assert_eq!(body.reply().unwrap(), Reply::Checkpoint { seq: 2 });
     let _ = stop.send(());
     let _ = agent.await;
 }

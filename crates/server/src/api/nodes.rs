@@ -15,7 +15,7 @@ use shuqiao_app::Platform;
 use shuqiao_app::catalog::parse_path_code;
 use shuqiao_app::exchange::registry::{After, audit_bad_frame, on_frame};
 use shuqiao_app::exchange::{mounts, nodes};
-use shuqiao_exchange::{Frame, PROTOCOL, new_nonce};
+use shuqiao_exchange::{Ephemeral, Frame, PROTOCOL, new_nonce};
 
 use crate::ApiError;
 use crate::extract::{Auth, Json, List, Page, Plat};
@@ -101,11 +101,12 @@ async fn next_text(socket: &mut WebSocket) -> Option<Result<String, String>> {
 }
 
 async fn session(p: Platform, mut socket: WebSocket, remote: Option<String>) {
-    let Ok(nonce) = new_nonce() else {
+    let (Ok(nonce), Ok(ephemeral)) = (new_nonce(), Ephemeral::generate()) else {
         refuse(&mut socket, "the platform cannot make a challenge now; retry later".into()).await;
         return;
     };
-    if send(&mut socket, &Frame::Challenge { nonce: nonce.clone(), protocol: PROTOCOL.into() }).await.is_err() {
+    let challenge = Frame::Challenge { nonce: nonce.clone(), protocol: PROTOCOL.into(), key: ephemeral.public_hex() };
+    if send(&mut socket, &challenge).await.is_err() {
         return;
     }
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_text(&mut socket)).await {
@@ -126,7 +127,7 @@ async fn session(p: Platform, mut socket: WebSocket, remote: Option<String>) {
             return refuse(&mut socket, why).await;
         }
     };
-    let who = match nodes::authenticate(&p, &nonce, &hello, remote.as_deref()).await {
+    let who = match nodes::authenticate(&p, &nonce, ephemeral, &hello, remote.as_deref()).await {
         Ok(who) => who,
         Err(why) => return refuse(&mut socket, why).await,
     };
@@ -134,7 +135,7 @@ async fn session(p: Platform, mut socket: WebSocket, remote: Option<String>) {
     if send(&mut socket, &welcome).await.is_err() {
         return;
     }
-    let (conn, mut outbox) = p.nodes.attach(who, nonce);
+    let (conn, mut outbox) = p.nodes.attach(who);
     tracing::info!(node = %conn.node_id, remote = ?remote, "node connected");
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;

@@ -1,7 +1,8 @@
 //! A hostile node over a real WebSocket (`ws://…/api/v1/nodes/connect`): the test itself speaks the node
 //! protocol. Hellos with a key that is not registered, another department's key, a signature by another key or
 //! for another challenge are refused (Error frame, close, `node.refused`). A correctly registered node that
-//! answers a Query with a forged, unsigned, replayed, unasked, over-wide or oversized response gets the
+//! answers a Query with a forged (another connection's MAC key, a changed body), MAC-less, replayed, unasked,
+//! over-wide or oversized response gets the
 //! consumer a clear problem (502 at once for an answer that is refused, 504 when no acceptable answer comes), with
 //! nothing of the bad frame in the answer, and the auditor sees `node.bad_frame` and the failed `data.query`.
 
@@ -10,7 +11,9 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shuqiao_exchange::{Column, Frame, NodeKey, PROTOCOL, Reply, Request, hello_message, response_message};
+use shuqiao_exchange::{
+    Body, Column, Ephemeral, Frame, NodeKey, PROTOCOL, Reply, Request, SessionKey, Transcript, hello_message,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{X, id_card, problem, wait_connected, wait_event};
@@ -37,34 +40,48 @@ pub(super) async fn send(ws: &mut Ws, frame: &Frame) {
     ws.send(Message::Text(serde_json::to_string(frame).unwrap().into())).await.expect("send a frame");
 }
 
-/// Opens the node socket and reads the challenge; returns the socket and its nonce.
-pub(super) async fn open(x: &X) -> (Ws, String) {
+/// A challenge: its nonce and the platform's ephemeral key.
+#[derive(Debug, Clone)]
+pub(super) struct Challenge {
+    nonce: String,
+    key: String,
+}
+
+/// Opens the node socket and reads the challenge.
+pub(super) async fn open(x: &X) -> (Ws, Challenge) {
     let url = format!("{}/api/v1/nodes/connect", x.s.base.replacen("http://", "ws://", 1));
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket upgrade");
     match recv(&mut ws).await {
-        Some(Frame::Challenge { nonce, protocol }) => {
+        Some(Frame::Challenge { nonce, protocol, key }) => {
             assert_eq!(protocol, PROTOCOL);
             assert_eq!(nonce.len(), 64, "{nonce}");
-            (ws, nonce)
+            assert_eq!(key.len(), 64, "{key}");
+            (ws, Challenge { nonce, key })
         }
         other => panic!("expected a challenge, got {other:?}"),
     }
 }
 
-/// A hello claiming `node_id` with `claimed`'s public key, signed by `signer` over `nonce`.
-pub(super) fn hello(node_id: &str, claimed: &NodeKey, signer: &NodeKey, nonce: &str) -> Frame {
-    Frame::Hello {
+/// A hello answering `c`, claiming `node_id` with `claimed`'s public key, signed by `signer`; and the session key
+/// the node agrees with it.
+pub(super) fn hello(node_id: &str, claimed: &NodeKey, signer: &NodeKey, c: &Challenge) -> (Frame, SessionKey) {
+    let ephemeral = Ephemeral::generate().unwrap();
+    let node_key = ephemeral.public_hex();
+    let t = Transcript { nonce: &c.nonce, node_id, platform_key: &c.key, node_key: &node_key };
+    let frame = Frame::Hello {
         node_id: node_id.to_owned(),
         public_key: claimed.public_hex(),
-        signature: signer.sign(&hello_message(nonce, node_id)),
+        signature: signer.sign(&hello_message(&t)),
         version: "hostile-test".into(),
-    }
+        key: node_key.clone(),
+    };
+    (frame, ephemeral.agree(&c.key, &t).unwrap())
 }
 
 /// Sends `hello` on a fresh socket and expects an Error frame naming `why`, then the close.
-async fn refused(x: &X, node_id: &str, make: impl FnOnce(&str) -> Frame, why: &str) {
-    let (mut ws, nonce) = open(x).await;
-    send(&mut ws, &make(&nonce)).await;
+async fn refused(x: &X, node_id: &str, make: impl FnOnce(&Challenge) -> Frame, why: &str) {
+    let (mut ws, challenge) = open(x).await;
+    send(&mut ws, &make(&challenge)).await;
     match recv(&mut ws).await {
         Some(Frame::Error { message }) => assert!(message.contains(why), "{message}"),
         other => panic!("expected an error frame, got {other:?}"),
@@ -84,10 +101,11 @@ pub(super) async fn register(x: &X, admin: &str, name: &str, key: &NodeKey) -> S
     n["id"].as_str().unwrap().to_owned()
 }
 
-pub(super) fn signed(key: &NodeKey, nonce: &str, id: u64, reply: &Reply) -> Frame {
-    let body = serde_json::to_string(reply).unwrap();
-    let sig = key.sign(&response_message(nonce, id, &body));
-    Frame::Response { id, body, sig }
+/// The answer `reply` to request `id`, with its MAC under `key`.
+pub(super) fn answer(key: &SessionKey, id: u64, reply: &Reply) -> Frame {
+    let body = Body::of(reply).unwrap();
+    let mac = key.mac(id, body.text());
+    Frame::Response { id, body, mac }
 }
 
 /// The next request from the platform, answering its pings on the way.
@@ -189,18 +207,38 @@ async fn hostile_node_frames(b: Backend) {
     refused(
         &x,
         "node-that-does-not-exist",
-        |n| hello("node-that-does-not-exist", &stranger, &stranger, n),
+        |c| hello("node-that-does-not-exist", &stranger, &stranger, c).0,
         "unknown node id",
     )
     .await;
-    refused(&x, &gat_node, |n| hello(&gat_node, &stranger, &stranger, n), "not the one registered").await;
+    refused(&x, &gat_node, |c| hello(&gat_node, &stranger, &stranger, c).0, "not the one registered").await;
     // (b) Another department's registered key claiming gat's node; gat's public key with a signature by another
     // key; a correct signature over another connection's challenge (a replayed hello).
-    refused(&x, &gat_node, |n| hello(&gat_node, &scjg_key, &scjg_key, n), "not the one registered").await;
-    refused(&x, &gat_node, |n| hello(&gat_node, &gat_key, &scjg_key, n), "signature does not verify").await;
-    let (old, old_nonce) = open(&x).await;
+    refused(&x, &gat_node, |c| hello(&gat_node, &scjg_key, &scjg_key, c).0, "not the one registered").await;
+    refused(&x, &gat_node, |c| hello(&gat_node, &gat_key, &scjg_key, c).0, "signature does not verify").await;
+    let (old, old_challenge) = open(&x).await;
     drop(old);
-    refused(&x, &gat_node, |_| hello(&gat_node, &gat_key, &gat_key, &old_nonce), "signature does not verify").await;
+    refused(&x, &gat_node, |_| hello(&gat_node, &gat_key, &gat_key, &old_challenge).0, "signature does not verify")
+        .await;
+    // A hello signed over this challenge's nonce but another platform key (a key swapped by someone in between).
+    let swapped = |c: &Challenge| {
+        let other = Ephemeral::generate().unwrap().public_hex();
+        hello(&gat_node, &gat_key, &gat_key, &Challenge { nonce: c.nonce.clone(), key: other }).0
+    };
+    refused(&x, &gat_node, swapped, "signature does not verify").await;
+    // A correctly signed hello whose own session key is a low-order point (it would not contribute to the key).
+    let low_order = |c: &Challenge| {
+        let zero = "00".repeat(32);
+        let t = Transcript { nonce: &c.nonce, node_id: &gat_node, platform_key: &c.key, node_key: &zero };
+        Frame::Hello {
+            node_id: gat_node.clone(),
+            public_key: gat_key.public_hex(),
+            signature: gat_key.sign(&hello_message(&t)),
+            version: "hostile-test".into(),
+            key: zero.clone(),
+        }
+    };
+    refused(&x, &gat_node, low_order, "session key is unusable").await;
     let (_, nodes) = x.get("gat_admin", "nodes").await;
     let n = nodes["items"].as_array().unwrap().iter().find(|n| n["id"] == gat_node.as_str()).unwrap().clone();
     assert_ne!(n["connected"], true, "no refused hello connected the node: {n}");
@@ -209,8 +247,9 @@ async fn hostile_node_frames(b: Backend) {
     assert_ne!(n["connected"], true, "{n}");
 
     // (c) gat's node, correctly registered and authenticated, turns hostile after the handshake.
-    let (mut ws, nonce) = open(&x).await;
-    send(&mut ws, &hello(&gat_node, &gat_key, &gat_key, &nonce)).await;
+    let (mut ws, challenge) = open(&x).await;
+    let (frame, key) = hello(&gat_node, &gat_key, &gat_key, &challenge);
+    send(&mut ws, &frame).await;
     match recv(&mut ws).await {
         Some(Frame::Welcome { node_id, department }) => {
             assert_eq!(node_id, gat_node);
@@ -237,7 +276,7 @@ async fn hostile_node_frames(b: Backend) {
         let columns = ["sfzh", "xm", "lxdh", "hjdz", "hyzk", "updated_at"]
             .map(|c| Column { name: c.into(), data_type: "TEXT".into() })
             .to_vec();
-        send(&mut ws, &signed(&gat_key, &nonce, id, &Reply::Columns { columns })).await;
+        send(&mut ws, &answer(&key, id, &Reply::Columns { columns })).await;
     };
     let ((st, check), ()) = tokio::join!(check, serve);
     assert_eq!(st, StatusCode::OK, "{check}");
@@ -251,12 +290,7 @@ async fn hostile_node_frames(b: Backend) {
     let mut earlier = None;
     let (st, _, body, text, _) = exchange(&x, &mut ws, &path, |id, cols, limit| {
         assert_eq!(limit, 6, "the gateway asks one more than the page");
-        let f = signed(
-            &gat_key,
-            &nonce,
-            id,
-            &Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &[(&zhang, "张三")], "") },
-        );
+        let f = answer(&key, id, &Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &[(&zhang, "张三")], "") });
         earlier = Some(f.clone());
         vec![f]
     })
@@ -269,36 +303,41 @@ async fn hostile_node_frames(b: Backend) {
     let leak_rows =
         |cols: &[String]| Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &[(&zhang, "LEAK泄露")], "LEAK") };
 
-    // Signed with another department's key: refused at once (502).
+    // A MAC under another connection's session key (the same node's key, another challenge): refused at once
+    // (502).
+    let (stray, stray_challenge) = open(&x).await;
+    drop(stray);
+    let (_, stray_key) = hello(&gat_node, &gat_key, &gat_key, &stray_challenge);
     let mut asked = 0;
     let got = exchange(&x, &mut ws, &path, |id, cols, _| {
         asked = id;
-        vec![signed(&scjg_key, &nonce, id, &leak_rows(cols))]
+        vec![answer(&stray_key, id, &leak_rows(cols))]
     })
     .await;
     refused_answer(&got, StatusCode::BAD_GATEWAY);
-    let ev = bad_frame_event(&x, &gat_node, &format!("response {asked}: signature does not verify")).await;
+    let ev = bad_frame_event(&x, &gat_node, &format!("response {asked}: MAC does not verify")).await;
     assert_eq!(ev["result"], "refused", "{ev}");
     assert_eq!(ev["department"], x.dept["gat"].as_str(), "{ev}");
 
-    // Signed with the node's own key, but for another connection's challenge: 502.
+    // This connection's MAC of an honest answer, on a changed body: 502.
     let got = exchange(&x, &mut ws, &path, |id, cols, _| {
         asked = id;
-        vec![signed(&gat_key, &"0".repeat(64), id, &leak_rows(cols))]
+        let honest = Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &[(&zhang, "张三")], "") };
+        let Frame::Response { mac, .. } = answer(&key, id, &honest) else { unreachable!() };
+        vec![Frame::Response { id, body: Body::of(&leak_rows(cols)).unwrap(), mac }]
     })
     .await;
     refused_answer(&got, StatusCode::BAD_GATEWAY);
-    bad_frame_event(&x, &gat_node, &format!("response {asked}: signature does not verify")).await;
+    bad_frame_event(&x, &gat_node, &format!("response {asked}: MAC does not verify")).await;
 
-    // Unsigned: 502.
+    // No MAC: 502.
     let got = exchange(&x, &mut ws, &path, |id, cols, _| {
         asked = id;
-        let body = serde_json::to_string(&leak_rows(cols)).unwrap();
-        vec![Frame::Response { id, body, sig: String::new() }]
+        vec![Frame::Response { id, body: Body::of(&leak_rows(cols)).unwrap(), mac: String::new() }]
     })
     .await;
     refused_answer(&got, StatusCode::BAD_GATEWAY);
-    bad_frame_event(&x, &gat_node, &format!("response {asked} is unsigned")).await;
+    bad_frame_event(&x, &gat_node, &format!("response {asked} has no MAC")).await;
 
     // A replay of the earlier valid response (its id again): dropped; no acceptable answer comes, so 504 at the
     // timeout — and the replayed rows are not served.
@@ -308,22 +347,21 @@ async fn hostile_node_frames(b: Backend) {
     bad_frame_event(&x, &gat_node, &format!("response {earlier_id} was already answered or timed out (replay)")).await;
     failed_query_event(&x, "timed out").await;
 
-    // A validly signed response for an id never asked: dropped; 504.
+    // An authentic response for an id never asked: dropped; 504.
     let got = exchange(&x, &mut ws, &path, |id, cols, _| {
         asked = id + 1000;
-        vec![signed(&gat_key, &nonce, id + 1000, &leak_rows(cols))]
+        vec![answer(&key, id + 1000, &leak_rows(cols))]
     })
     .await;
     refused_answer(&got, StatusCode::GATEWAY_TIMEOUT);
     bad_frame_event(&x, &gat_node, &format!("response {asked} answers no request")).await;
 
-    // A validly signed reply with a column that was not asked for: refused (502), the column's values not served.
+    // An authentic reply with a column that was not asked for: refused (502), the column's values not served.
     let got = exchange(&x, &mut ws, &path, |id, cols, _| {
         let mut wide = cols.to_vec();
         wide.push("lxdh".into());
-        vec![signed(
-            &gat_key,
-            &nonce,
+        vec![answer(
+            &key,
             id,
             &Reply::Rows { rows: rows(&wide, &[(&zhang, "LEAK泄露")], "LEAK13800000000"), columns: wide },
         )]
@@ -334,12 +372,12 @@ async fn hostile_node_frames(b: Backend) {
     let ev = failed_query_event(&x, "`lxdh`").await;
     assert_eq!(ev["resource"], code.as_str(), "{ev}");
 
-    // (d) A validly signed reply with more rows than the limit asked: refused (502).
+    // (d) An authentic reply with more rows than the limit asked: refused (502).
     let got = exchange(&x, &mut ws, &path, |id, cols, limit| {
         let people: Vec<(String, String)> =
             (0..=limit).map(|i| (id_card(&format!("130102199001{:05}", i + 1)), format!("LEAK泄露{i}"))).collect();
         let people: Vec<(&str, &str)> = people.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        vec![signed(&gat_key, &nonce, id, &Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &people, "") })]
+        vec![answer(&key, id, &Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &people, "") })]
     })
     .await;
     refused_answer(&got, StatusCode::BAD_GATEWAY);
@@ -347,12 +385,7 @@ async fn hostile_node_frames(b: Backend) {
 
     // The bad frames were dropped, not the connection: an honest answer is served again.
     let (st, _, body, text, _) = exchange(&x, &mut ws, &path, |id, cols, _| {
-        vec![signed(
-            &gat_key,
-            &nonce,
-            id,
-            &Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &[(&zhang, "张三")], "") },
-        )]
+        vec![answer(&key, id, &Reply::Rows { columns: cols.to_vec(), rows: rows(cols, &[(&zhang, "张三")], "") })]
     })
     .await;
     assert_eq!(st, StatusCode::OK, "{text}");

@@ -9,19 +9,20 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shuqiao_exchange::{Column, Frame, NodeKey, Reply, Request};
+use shuqiao_exchange::{Column, Frame, NodeKey, Reply, Request, SessionKey};
 
-use super::hostile_node::{hello, next_request, open, recv, register, send, signed};
+use super::hostile_node::{answer, hello, next_request, open, recv, register, send};
 use super::{X, id_card, wait_connected, wait_event};
 use crate::harness::Backend;
 use crate::on_both;
 
-/// Connects a node of `key` and waits for its welcome; returns the socket and its nonce.
-async fn connect(x: &X, node: &str, key: &NodeKey) -> (super::hostile_node::Ws, String) {
-    let (mut ws, nonce) = open(x).await;
-    send(&mut ws, &hello(node, key, key, &nonce)).await;
+/// Connects a node of `key` and waits for its welcome; returns the socket and its session key.
+async fn connect(x: &X, node: &str, key: &NodeKey) -> (super::hostile_node::Ws, SessionKey) {
+    let (mut ws, challenge) = open(x).await;
+    let (frame, session) = hello(node, key, key, &challenge);
+    send(&mut ws, &frame).await;
     match recv(&mut ws).await {
-        Some(Frame::Welcome { .. }) => (ws, nonce),
+        Some(Frame::Welcome { .. }) => (ws, session),
         other => panic!("expected a welcome, got {other:?}"),
     }
 }
@@ -32,8 +33,8 @@ async fn hostile_sync(b: Backend) {
     let scjg_key = NodeKey::generate().unwrap();
     let gat_node = register(&x, "gat_admin", "gat-hostile", &gat_key).await;
     let scjg_node = register(&x, "scjg_admin", "scjg-hostile", &scjg_key).await;
-    let (mut provider, p_nonce) = connect(&x, &gat_node, &gat_key).await;
-    let (mut consumer, c_nonce) = connect(&x, &scjg_node, &scjg_key).await;
+    let (mut provider, p_key) = connect(&x, &gat_node, &gat_key).await;
+    let (mut consumer, c_key) = connect(&x, &scjg_node, &scjg_key).await;
     wait_connected(&x, &gat_node, true).await;
 
     let code = x.entry(&["sync"]).await;
@@ -52,7 +53,7 @@ async fn hostile_sync(b: Backend) {
         let columns = ["sfzh", "xm", "lxdh", "hjdz", "hyzk"]
             .map(|c| Column { name: c.into(), data_type: "TEXT".into() })
             .to_vec();
-        send(&mut provider, &signed(&gat_key, &p_nonce, id, &Reply::Columns { columns })).await;
+        send(&mut provider, &answer(&p_key, id, &Reply::Columns { columns })).await;
     };
     let ((st, check), ()) = tokio::join!(check, serve);
     assert_eq!(check["ok"], true, "{st} {check}");
@@ -85,7 +86,7 @@ async fn hostile_sync(b: Backend) {
                     assert!(limit >= 1);
                     Reply::Rows { columns, rows: vec![vec![json!(zhang), json!("张三")]] }
                 };
-                send(&mut provider, &signed(&gat_key, &p_nonce, rid, &reply)).await;
+                send(&mut provider, &answer(&p_key, rid, &reply)).await;
             }
         })
     };
@@ -115,7 +116,7 @@ async fn hostile_sync(b: Backend) {
                     }
                     other => panic!("unexpected request {other:?}"),
                 };
-                send(&mut consumer, &signed(&scjg_key, &c_nonce, rid, &reply)).await;
+                send(&mut consumer, &answer(&c_key, rid, &reply)).await;
             }
         })
     };
