@@ -80,15 +80,11 @@ async fn run(store: Store, keys: Arc<AuditKeys>, rules: Arc<RuleSet>, mut rx: mp
 }
 
 async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -> std::result::Result<i64, String> {
-    let inner = async {
-        let n = i64::try_from(jobs.len()).unwrap_or(i64::MAX);
-        // The batch is answered only once it is on disk: one flush per batch, not per event.
-        let mut conn = store.writer().await?;
-        shuqiao_store::set_durable(&mut conn, store.backend(), true).await?;
-        let mut tx = shuqiao_store::begin_on(&mut conn).await?;
-        let (first, mut prev) = audit::advance_head(&mut tx, n).await?;
-        let at = ts(OffsetDateTime::now_utc());
-        let every = i64::from(rules.audit.checkpoint_every_events.max(1));
+    let n = i64::try_from(jobs.len()).unwrap_or(i64::MAX);
+    let at = ts(OffsetDateTime::now_utc());
+    let every = i64::from(rules.audit.checkpoint_every_events.max(1));
+    // The rows of the batch, chained from the head `(first, prev)`, with the checkpoints that fall in it.
+    let chain = |first: i64, mut prev: String| -> Result<Batch> {
         let mut rows = Vec::with_capacity(jobs.len());
         let mut checkpoints = Vec::new();
         for (i, job) in jobs.iter().enumerate() {
@@ -100,20 +96,52 @@ async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -
             }
             rows.push(row);
         }
-        audit::insert_many(&mut tx, &rows).await?;
         let subjects: Vec<(i64, String)> = jobs
             .iter()
             .enumerate()
             .flat_map(|(i, job)| job.event.subjects.iter().map(move |h| (first + i as i64, h.clone())))
             .collect();
-        shuqiao_store::exchange::insert_subjects(&mut tx, &subjects).await?;
-        audit::set_head_hash(&mut tx, &prev).await?;
-        for cp in &checkpoints {
+        Ok(Batch { rows, subjects, checkpoints, head: prev })
+    };
+    // The batch is answered only once it is on disk: one flush per batch, not per event.
+    let on_sqlite = store
+        .append_sync(|tx| -> Result<i64> {
+            let (first, prev) = tx.advance_head(n)?;
+            let batch = chain(first, prev)?;
+            tx.insert_events(&batch.rows)?;
+            tx.insert_subjects(&batch.subjects)?;
+            tx.set_head_hash(&batch.head)?;
+            for cp in &batch.checkpoints {
+                tx.insert_checkpoint(cp)?;
+            }
+            Ok(first)
+        })
+        .await;
+    if let Some(result) = on_sqlite {
+        return result.map_err(|e| e.to_string());
+    }
+    let inner = async {
+        let mut conn = store.writer().await?;
+        let mut tx = shuqiao_store::begin_on(&mut conn).await?;
+        let (first, prev) = audit::advance_head(&mut tx, n).await?;
+        let batch = chain(first, prev)?;
+        audit::insert_many(&mut tx, &batch.rows).await?;
+        shuqiao_store::exchange::insert_subjects(&mut tx, &batch.subjects).await?;
+        audit::set_head_hash(&mut tx, &batch.head).await?;
+        for cp in &batch.checkpoints {
             audit::insert_checkpoint(&mut tx, cp).await?;
         }
         shuqiao_store::commit_append(tx).await?;
-        shuqiao_store::set_durable(&mut conn, store.backend(), false).await?;
         Ok::<i64, AppError>(first)
     };
     inner.await.map_err(|e| e.to_string())
+}
+
+/// What one group commit writes.
+struct Batch {
+    rows: Vec<audit::EventRow>,
+    subjects: Vec<(i64, String)>,
+    checkpoints: Vec<audit::CheckpointRow>,
+    /// The hash of the last row: the new head.
+    head: String,
 }

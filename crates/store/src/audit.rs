@@ -229,6 +229,102 @@ pub async fn last_checkpoint_seq(c: &mut Conn) -> Result<i64> {
     Ok(v.unwrap_or(0))
 }
 
+/// The audit writer's own connection to the SQLite store (see [`crate::Store::append_sync`]): every commit waits
+/// until it is on disk.
+pub(crate) fn open_appender(path: &str) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
+         PRAGMA cache_size=-8000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
+}
+
+/// The statements of one append transaction on SQLite, run in place on the audit writer's connection (the
+/// synchronous twins of [`advance_head`], [`insert_many`], [`crate::exchange::insert_subjects`], [`set_head_hash`]
+/// and [`insert_checkpoint`], writing the same rows).
+pub struct SyncAppend<'c> {
+    conn: &'c rusqlite::Connection,
+}
+
+impl<'c> SyncAppend<'c> {
+    pub(crate) fn new(conn: &'c rusqlite::Connection) -> Self {
+        SyncAppend { conn }
+    }
+
+    /// Reserves `by` sequence numbers; returns the first with the previous head hash.
+    pub fn advance_head(&mut self, by: i64) -> Result<(i64, String)> {
+        let mut stmt =
+            self.conn.prepare_cached("UPDATE audit_head SET seq = seq + ?1 WHERE id = 1 RETURNING seq, hash")?;
+        let (seq, hash): (i64, String) = stmt.query_row([by], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((seq - by + 1, hash))
+    }
+
+    pub fn insert_events(&mut self, events: &[EventRow]) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO audit_events ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        for e in events {
+            stmt.execute(rusqlite::params![
+                e.seq,
+                e.at,
+                e.actor,
+                e.actor_name,
+                e.actor_department,
+                e.department,
+                e.action,
+                e.object,
+                e.resource,
+                e.purpose,
+                e.case_ref,
+                e.subjects,
+                e.result,
+                e.detail,
+                e.prev_hash,
+                e.hash,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Indexes the subjects of appended events, `(seq, keyed hash)`.
+    pub fn insert_subjects(&mut self, pairs: &[(i64, String)]) -> Result<()> {
+        let mut rows: Vec<(i64, i64)> =
+            pairs.iter().map(|(seq, hash)| (crate::exchange::subject_key(hash), *seq)).collect();
+        // In key order: neighbouring rows land on the same pages of the index.
+        rows.sort_unstable();
+        rows.dedup();
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO audit_subject_keys (k, seq) VALUES (?1, ?2) ON CONFLICT (k, seq) DO NOTHING",
+        )?;
+        for (k, seq) in rows {
+            stmt.execute([k, seq])?;
+        }
+        Ok(())
+    }
+
+    pub fn set_head_hash(&mut self, hash: &str) -> Result<()> {
+        self.conn.prepare_cached("UPDATE audit_head SET hash = ?1 WHERE id = 1")?.execute([hash])?;
+        Ok(())
+    }
+
+    pub fn insert_checkpoint(&mut self, cp: &CheckpointRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_checkpoints (seq, hash, algorithm, signed_at, public_key, signature) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (seq) DO NOTHING",
+            )?
+            .execute(rusqlite::params![cp.seq, cp.hash, cp.algorithm, cp.signed_at, cp.public_key, cp.signature])?;
+        Ok(())
+    }
+}
+
 /// One event row, borrowed from the driver's buffer: what verification reads without copying.
 #[derive(Debug, Clone, Copy)]
 pub struct EventFields<'r> {
@@ -320,7 +416,7 @@ pub async fn scan(
 }
 
 /// The file path of a `sqlite://PATH?opts` / `sqlite:PATH` URL.
-fn sqlite_path(url: &str) -> &str {
+pub(crate) fn sqlite_path(url: &str) -> &str {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     rest.split_once('?').map_or(rest, |(path, _)| path)
 }
@@ -575,5 +671,113 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:///data/shuqiao.db?mode=rwc"), "/data/shuqiao.db");
         assert_eq!(sqlite_path("sqlite://rel/shuqiao.db"), "rel/shuqiao.db");
         assert_eq!(sqlite_path("sqlite:x.db"), "x.db");
+    }
+
+    fn event_row(seq: i64, prev: &str) -> EventRow {
+        EventRow {
+            seq,
+            at: "2026-12-04T09:00:00.000000Z".into(),
+            actor: "user:1".into(),
+            actor_name: "张三".into(),
+            actor_department: Some("dept-a".into()),
+            department: None,
+            action: "data.query".into(),
+            object: "grant:g1".into(),
+            resource: Some("370000/000001".into()),
+            purpose: Some("registration: 登记".into()),
+            case_ref: None,
+            subjects: "[]".into(),
+            result: "ok".into(),
+            detail: "{}".into(),
+            prev_hash: prev.into(),
+            hash: format!("h{seq}"),
+        }
+    }
+
+    async fn all_events(store: &crate::Store) -> Vec<EventRow> {
+        let mut c = store.reader().await.unwrap();
+        page(&mut c, 0, i64::MAX, 1000).await.unwrap()
+    }
+
+    async fn subject_rows(store: &crate::Store) -> Vec<(i64, i64)> {
+        let mut c = store.reader().await.unwrap();
+        let rows =
+            sqlx::query("SELECT k, seq FROM audit_subject_keys ORDER BY k, seq").fetch_all(&mut *c).await.unwrap();
+        rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1))).collect()
+    }
+
+    #[tokio::test]
+    async fn sync_append_writes_what_the_pool_reads_and_advances_the_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let subjects = vec![(1, "id_card:a".to_owned()), (2, "id_card:b".to_owned()), (2, "id_card:a".to_owned())];
+        let written = store
+            .append_sync(|tx| -> Result<Vec<EventRow>> {
+                let (first, prev) = tx.advance_head(2)?;
+                let rows = vec![event_row(first, &prev), event_row(first + 1, &format!("h{first}"))];
+                tx.insert_events(&rows)?;
+                tx.insert_subjects(&subjects)?;
+                tx.set_head_hash("h2")?;
+                tx.insert_checkpoint(&CheckpointRow {
+                    seq: 2,
+                    hash: "h2".into(),
+                    algorithm: "sha256".into(),
+                    signed_at: "2026-12-04T09:00:00.000000Z".into(),
+                    public_key: "pk".into(),
+                    signature: "sig".into(),
+                })?;
+                Ok(rows)
+            })
+            .await
+            .expect("SQLite has a synchronous appender")
+            .unwrap();
+        assert_eq!(written[0].seq, 1);
+        assert_eq!(all_events(&store).await, written);
+        let mut c = store.reader().await.unwrap();
+        assert_eq!(head(&mut c).await.unwrap(), (2, "h2".to_owned()));
+        assert_eq!(last_checkpoint_seq(&mut c).await.unwrap(), 2);
+        drop(c);
+        let mut want: Vec<(i64, i64)> =
+            subjects.iter().map(|(seq, h)| (crate::exchange::subject_key(h), *seq)).collect();
+        want.sort_unstable();
+        assert_eq!(subject_rows(&store).await, want);
+        // The pool's own write transactions see the appended head and go on from it.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(advance_head(&mut tx, 1).await.unwrap(), (3, "h2".to_owned()));
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_append_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let failed = store
+            .append_sync(|tx| -> Result<()> {
+                let (first, prev) = tx.advance_head(1)?;
+                tx.insert_events(&[event_row(first, &prev)])?;
+                tx.insert_subjects(&[(first, "id_card:a".to_owned())])?;
+                // A second event with the same seq: the primary key refuses it.
+                tx.insert_events(&[event_row(first, &prev)])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(failed.is_err());
+        assert!(all_events(&store).await.is_empty());
+        assert!(subject_rows(&store).await.is_empty());
+        let mut c = store.reader().await.unwrap();
+        assert_eq!(head(&mut c).await.unwrap().0, 0);
+        drop(c);
+        // And the next append works.
+        let ok = store
+            .append_sync(|tx| -> Result<i64> {
+                let (first, prev) = tx.advance_head(1)?;
+                tx.insert_events(&[event_row(first, &prev)])?;
+                Ok(first)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok, 1);
     }
 }

@@ -45,6 +45,8 @@ pub enum StoreError {
     Db(sqlx::Error),
     #[error("the store's write thread has stopped")]
     WriterStopped,
+    #[error("database error: {0}")]
+    Lite(#[from] rusqlite::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -76,6 +78,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite: the thread that runs write transactions (see [`Store::on_writer`]).
     write_thread: Option<WriteThread>,
+    /// SQLite: the audit writer's synchronous connection, opened at its first use (see [`Store::append_sync`]).
+    appender: Option<std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -119,7 +123,14 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(url).await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
-                Store { read, write, backend, url: url.to_owned(), write_thread: WriteThread::start() }
+                Store {
+                    read,
+                    write,
+                    backend,
+                    url: url.to_owned(),
+                    write_thread: WriteThread::start(),
+                    appender: Some(Default::default()),
+                }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -127,7 +138,14 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
-                Store { read: pool.clone(), write: pool, backend, url: url.to_owned(), write_thread: None }
+                Store {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                    url: url.to_owned(),
+                    write_thread: None,
+                    appender: None,
+                }
             }
         };
         migrate::run(&store).await?;
@@ -178,6 +196,54 @@ impl Store {
     /// switches it to `synchronous=FULL` around the transaction (see [`set_durable`]); elsewhere commits always are.
     pub async fn writer(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.write.acquire().await?)
+    }
+
+    /// SQLite: runs `work` in one durable write transaction (`BEGIN IMMEDIATE` … `COMMIT` with `synchronous=FULL`)
+    /// on a synchronous rusqlite connection of the store's own, while holding the pool's write connection so that
+    /// no other write transaction runs meanwhile; rolls back if `work` fails. For the audit writer's group commit:
+    /// through sqlx every statement is a hand-off to the driver's connection thread and back, and every bound value
+    /// is copied on the way; here statements are prepared once and run in place, on the calling thread (the
+    /// store's write thread), which they block until the commit is on disk. `None` on PostgreSQL.
+    pub async fn append_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
+    where
+        F: FnOnce(&mut audit::SyncAppend<'_>) -> std::result::Result<T, E>,
+        E: From<StoreError>,
+    {
+        let slot = self.appender.as_ref()?;
+        Some(self.append_sync_on(slot, work).await)
+    }
+
+    async fn append_sync_on<T, E, F>(
+        &self,
+        slot: &std::sync::Mutex<Option<rusqlite::Connection>>,
+        work: F,
+    ) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut audit::SyncAppend<'_>) -> std::result::Result<T, E>,
+        E: From<StoreError>,
+    {
+        // Held until the end: the pool's only write connection is the store's write lock.
+        let _write_lock = self.write.acquire().await.map_err(StoreError::from)?;
+        let mut guard = slot.lock().map_err(|_| StoreError::WriterStopped)?;
+        if guard.is_none() {
+            *guard = Some(audit::open_appender(audit::sqlite_path(&self.url))?);
+        }
+        let Some(conn) = guard.as_ref() else { return Err(StoreError::WriterStopped.into()) };
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
+        let mut append = audit::SyncAppend::new(conn);
+        match work(&mut append) {
+            Ok(v) => match conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(StoreError::from(e).into())
+                }
+            },
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// A connection for reads outside any transaction.
