@@ -22,6 +22,8 @@ const ACCESS_INDEX: &str = include_str!("../migrations/0007_access_index.sql");
 const SYNC: &str = include_str!("../migrations/0008_sync.sql");
 const SUBJECT_KEYS_SQLITE: &str = include_str!("../migrations/0009_subject_keys_sqlite.sql");
 const SUBJECT_KEYS_POSTGRES: &str = include_str!("../migrations/0009_subject_keys_postgres.sql");
+const STORAGE_SQLITE: &str = include_str!("../migrations/0010_storage_sqlite.sql");
+const STORAGE_POSTGRES: &str = include_str!("../migrations/0010_storage_postgres.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
@@ -33,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sqlite: ACCESS_INDEX, postgres: ACCESS_INDEX },
     Migration { version: 8, sqlite: SYNC, postgres: SYNC },
     Migration { version: 9, sqlite: SUBJECT_KEYS_SQLITE, postgres: SUBJECT_KEYS_POSTGRES },
+    Migration { version: 10, sqlite: STORAGE_SQLITE, postgres: STORAGE_POSTGRES },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
