@@ -17,8 +17,12 @@ set -euo pipefail
 
 WD_PASSWORD="Demo@2026"
 
+# The Python interpreter itself, resolved once: `python3` may be a version manager's shim (a shell script that
+# starts another process before Python), which costs a benchmark's polling loops CPU the run needs.
+WD_PYTHON="${WD_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}"
+
 # json EXPR: evaluates a Python expression over the JSON document on stdin (`d`), prints the result.
-json() { python3 -c "import sys,json; d=json.load(sys.stdin); r=eval(sys.argv[1], {'d': d}); print(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False))" "$1"; }
+json() { "$WD_PYTHON" -S -c "import sys,json; d=json.load(sys.stdin); r=eval(sys.argv[1], {'d': d}); print(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False))" "$1"; }
 
 # api METHOD PATH TOKEN [BODY]: one call of $API; prints the answer, fails (with the answer) unless 2xx.
 api() {
