@@ -1,17 +1,18 @@
-//! Database sources: SQLite, PostgreSQL and MySQL/MariaDB through typed sqlx pools, read-only.
+//! Database sources, read-only: PostgreSQL and MySQL/MariaDB through typed sqlx pools, SQLite through a few
+//! rusqlite connections whose statements run on tokio's blocking threads (see [`LitePool`]).
 //!
 //! Statements are built only from names that [`Plan::check`] found among the table's real columns (quoted for
 //! the dialect); every value the platform sent is bound as a parameter.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use shuqiao_exchange::FailCode;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{Executor, Row};
 
 use crate::dialect::{Bind, Dialect, Statement};
@@ -19,7 +20,7 @@ use crate::plan::{Category, ColumnInfo, Fail, Plan};
 
 #[derive(Debug, Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(LitePool),
     Postgres(PgPool),
     MySql(MySqlPool),
 }
@@ -78,21 +79,6 @@ macro_rules! decode_as {
     };
 }
 
-fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Value {
-    use sqlx::{TypeInfo as _, ValueRef as _};
-    let kind = match row.try_get_raw(i) {
-        Ok(raw) if raw.is_null() => return Value::Null,
-        Ok(raw) => raw.type_info().name().to_owned(),
-        Err(_) => return Value::Null,
-    };
-    match kind.as_str() {
-        "INTEGER" => decode_as!(row, i, i64),
-        "REAL" => decode_as!(row, i, f64),
-        "TEXT" => decode_as!(row, i, String),
-        _ => decode_value!(row, i, i64, f64, String),
-    }
-}
-
 fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Value {
     use sqlx::{Column as _, TypeInfo as _, ValueRef as _};
     match row.try_get_raw(i) {
@@ -136,13 +122,7 @@ impl SqlSource {
             if path.is_empty() {
                 return Err("a sqlite source needs a file path: sqlite:///path/to/file.db".into());
             }
-            let opts = SqliteConnectOptions::new().filename(base.join(path)).read_only(true);
-            Pool::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(timeout)
-                    .connect_lazy_with(opts),
-            )
+            Pool::Sqlite(LitePool::new(base.join(path), max_connections, timeout))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(|e| format!("not a usable PostgreSQL URL: {}", scrub(&e.to_string(), url)))?
@@ -231,9 +211,12 @@ impl SqlSource {
     }
 
     async fn fetch(&self, stmt: &Statement) -> Result<Vec<Vec<Value>>, Fail> {
+        if let Pool::Sqlite(p) = &self.pool {
+            return p.fetch(stmt).await;
+        }
         let run = async {
             let rows: Vec<Vec<Value>> = match &self.pool {
-                Pool::Sqlite(p) => fetch_json!(p, stmt, decode_sqlite),
+                Pool::Sqlite(_) => Vec::new(),
                 Pool::Postgres(p) => fetch_json!(p, stmt, decode_pg),
                 Pool::MySql(p) => fetch_json!(p, stmt, decode_mysql),
             };
@@ -246,6 +229,119 @@ impl SqlSource {
                 FailCode::SourceUnavailable,
                 format!("the source did not answer within {} s", self.timeout.as_secs_f64()),
             )),
+        }
+    }
+}
+
+/// A SQLite source's connections: opened read-only when first needed, kept for the next statement, at most
+/// `max` at a time. Each statement runs on one of tokio's blocking threads, from prepare to the last row, and its
+/// values are read in place (through sqlx, every row was a hand-off from the driver's thread and an owned copy);
+/// one that outlasts the timeout is interrupted.
+#[derive(Debug, Clone)]
+struct LitePool {
+    path: PathBuf,
+    idle: Arc<Mutex<Vec<rusqlite::Connection>>>,
+    permits: Arc<tokio::sync::Semaphore>,
+    timeout: Duration,
+}
+
+impl LitePool {
+    fn new(path: PathBuf, max: u32, timeout: Duration) -> LitePool {
+        let max = usize::try_from(max.max(1)).unwrap_or(1);
+        LitePool { path, idle: Arc::default(), permits: Arc::new(tokio::sync::Semaphore::new(max)), timeout }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(self.timeout)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(conn)
+    }
+
+    async fn fetch(&self, stmt: &Statement) -> Result<Vec<Vec<Value>>, Fail> {
+        let unavailable = || {
+            Fail::new(
+                FailCode::SourceUnavailable,
+                format!("the source did not answer within {} s", self.timeout.as_secs_f64()),
+            )
+        };
+        let permit = match tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            _ => return Err(unavailable()),
+        };
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let conn = match idle {
+            Some(c) => c,
+            None => self.open().map_err(|e| lite_fail(&e))?,
+        };
+        let interrupt = conn.get_interrupt_handle();
+        let (sql, binds) = (stmt.sql.clone(), stmt.binds.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            let rows = lite_rows(&conn, &sql, &binds);
+            drop(permit);
+            (conn, rows)
+        });
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok((conn, rows))) => {
+                // A connection whose statement failed is not kept (its file may be gone or replaced).
+                if rows.is_ok()
+                    && let Ok(mut idle) = self.idle.lock()
+                {
+                    idle.push(conn);
+                }
+                rows.map_err(|e| lite_fail(&e))
+            }
+            Ok(Err(join)) => Err(Fail::new(FailCode::SourceUnavailable, format!("the source failed: {join}"))),
+            Err(_) => {
+                interrupt.interrupt();
+                Err(unavailable())
+            }
+        }
+    }
+}
+
+/// Runs one statement and reads every row's values as JSON (`null`, numbers, text; a blob as lossy UTF-8 text).
+fn lite_rows(conn: &rusqlite::Connection, sql: &str, binds: &[Bind]) -> rusqlite::Result<Vec<Vec<Value>>> {
+    use rusqlite::types::ValueRef;
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (i, b) in binds.iter().enumerate() {
+        match b {
+            Bind::Text(s) => stmt.raw_bind_parameter(i + 1, s)?,
+            Bind::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            Bind::Float(f) => stmt.raw_bind_parameter(i + 1, f)?,
+        }
+    }
+    let width = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(v) => Value::from(v),
+                ValueRef::Real(v) => Value::from(v),
+                ValueRef::Text(t) | ValueRef::Blob(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn lite_fail(e: &rusqlite::Error) -> Fail {
+    match e {
+        rusqlite::Error::SqliteFailure(_, _) if e.sqlite_error_code() != Some(rusqlite::ErrorCode::CannotOpen) => {
+            tracing::warn!(error = %e, "the source refused a statement");
+            Fail::new(FailCode::SourceUnavailable, format!("the source refused the statement: {e}"))
+        }
+        other => {
+            tracing::warn!(error = %other, "the source is unavailable");
+            Fail::new(FailCode::SourceUnavailable, format!("the source is unavailable: {other}"))
         }
     }
 }
