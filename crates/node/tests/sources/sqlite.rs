@@ -51,3 +51,55 @@ async fn missing_sqlite_file_is_unhealthy_and_unavailable() {
         "{reply:?}"
     );
 }
+
+/// A statement still running at the query timeout is answered "unavailable" and interrupted: with one connection
+/// allowed, the next statement runs at once (it would wait behind the endless one if that went on).
+#[tokio::test]
+async fn a_sqlite_statement_past_the_timeout_is_interrupted() {
+    use shuqiao_exchange::{FailCode, Reply};
+    use shuqiao_node::config::{Limits, SourceConfig};
+    use shuqiao_node::plan::QueryRequest;
+    use shuqiao_node::source::Sources;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.db");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(&path).create_if_missing(true))
+        .await
+        .unwrap();
+    for sql in [
+        "CREATE TABLE residents (id INTEGER PRIMARY KEY, xm TEXT NOT NULL)",
+        "INSERT INTO residents VALUES (1, '张三')",
+        // Counts up for ever and never yields a row.
+        "CREATE VIEW endless AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+         SELECT x AS id FROM c WHERE x < 0",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let limits = Limits { query_timeout: Duration::from_millis(500), max_connections: 1, ..Limits::default() };
+    let sources =
+        Sources::open(&[SourceConfig { name: "s".into(), url: "sqlite://slow.db".into() }], dir.path(), &limits);
+    let (columns, keys) = (vec!["id".to_owned()], vec!["id".to_owned()]);
+    let ask =
+        |table| QueryRequest { table, columns: &columns, key_columns: &keys, filters: &[], after: None, limit: 5 };
+
+    let started = Instant::now();
+    match sources.query("s", &ask("endless")).await {
+        Reply::Failed { code, message } => {
+            assert_eq!(code, FailCode::SourceUnavailable);
+            assert!(message.contains("did not answer within 0.5 s"), "{message}");
+        }
+        other => panic!("an endless statement answered {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "the timeout took {:?}", started.elapsed());
+
+    let started = Instant::now();
+    match sources.query("s", &ask("residents")).await {
+        Reply::Rows { rows, .. } => assert_eq!(rows, vec![vec![serde_json::json!(1)]]),
+        other => panic!("the next statement got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_millis(400), "the next statement waited {:?}", started.elapsed());
+}
