@@ -278,6 +278,18 @@ impl LitePool {
             Some(c) => c,
             None => self.open().map_err(|e| lite_fail(&e))?,
         };
+        // In place first, for a moment of SQLite's work and without waiting for a lock: a look-up by key is done
+        // long before; anything longer is stopped and runs again on a blocking thread.
+        match lite_rows_briefly(&conn, &stmt.sql, &stmt.binds, self.timeout) {
+            Ok(Some(rows)) => {
+                if let Ok(mut idle) = self.idle.lock() {
+                    idle.push(conn);
+                }
+                return Ok(rows);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(lite_fail(&e)),
+        }
         let interrupt = conn.get_interrupt_handle();
         let (sql, binds) = (stmt.sql.clone(), stmt.binds.clone());
         let task = tokio::task::spawn_blocking(move || {
@@ -301,6 +313,42 @@ impl LitePool {
                 Err(unavailable())
             }
         }
+    }
+}
+
+/// How much of SQLite's work a statement may do on the calling (async) thread; see [`lite_rows_briefly`].
+const IN_PLACE_BUDGET: Duration = Duration::from_micros(500);
+
+/// [`lite_rows`] on the calling thread, with neither lock waits (`busy_timeout` 0) nor more than
+/// [`IN_PLACE_BUDGET`] of work (a progress handler interrupts it): `None` when it was stopped for either, and the
+/// connection is ready to run the statement again as usual.
+fn lite_rows_briefly(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    binds: &[Bind],
+    busy_timeout: Duration,
+) -> rusqlite::Result<Option<Vec<Vec<Value>>>> {
+    let started = std::time::Instant::now();
+    conn.busy_timeout(Duration::ZERO)?;
+    conn.progress_handler(200, Some(move || started.elapsed() > IN_PLACE_BUDGET))?;
+    let rows = lite_rows(conn, sql, binds);
+    conn.progress_handler(0, None::<fn() -> bool>)?;
+    conn.busy_timeout(busy_timeout)?;
+    match rows {
+        Ok(rows) => Ok(Some(rows)),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::OperationInterrupted
+                        | rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                )
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -52,8 +52,9 @@ async fn missing_sqlite_file_is_unhealthy_and_unavailable() {
     );
 }
 
-/// A statement still running at the query timeout is answered "unavailable" and interrupted: with one connection
-/// allowed, the next statement runs at once (it would wait behind the endless one if that went on).
+/// A statement longer than the in-place budget still answers in full; one still running at the query timeout is
+/// answered "unavailable" and interrupted: with one connection allowed, the next statement runs at once (it would
+/// wait behind the endless one if that went on).
 #[tokio::test]
 async fn a_sqlite_statement_past_the_timeout_is_interrupted() {
     use shuqiao_exchange::{FailCode, Reply};
@@ -72,6 +73,9 @@ async fn a_sqlite_statement_past_the_timeout_is_interrupted() {
     for sql in [
         "CREATE TABLE residents (id INTEGER PRIMARY KEY, xm TEXT NOT NULL)",
         "INSERT INTO residents VALUES (1, '张三')",
+        // Takes far longer than the in-place budget (about 0.5 ms), far less than the timeout.
+        "CREATE VIEW counted AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) \
+         SELECT MAX(x) AS id FROM c",
         // Counts up for ever and never yields a row.
         "CREATE VIEW endless AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
          SELECT x AS id FROM c WHERE x < 0",
@@ -85,6 +89,12 @@ async fn a_sqlite_statement_past_the_timeout_is_interrupted() {
     let (columns, keys) = (vec!["id".to_owned()], vec!["id".to_owned()]);
     let ask =
         |table| QueryRequest { table, columns: &columns, key_columns: &keys, filters: &[], after: None, limit: 5 };
+
+    // Stopped in place, then run to the end on a blocking thread.
+    match sources.query("s", &ask("counted")).await {
+        Reply::Rows { rows, .. } => assert_eq!(rows, vec![vec![serde_json::json!(300000)]]),
+        other => panic!("a long statement got {other:?}"),
+    }
 
     let started = Instant::now();
     match sources.query("s", &ask("endless")).await {
