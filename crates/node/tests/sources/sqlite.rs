@@ -2,15 +2,20 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::conformance::{self, ROWS, row};
 
+/// A new SQLite database at `path`, with one connection to fill it.
+async fn create(path: &std::path::Path) -> sqlx::SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(path).create_if_missing(true))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sqlite_source() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hukou.db");
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(SqliteConnectOptions::new().filename(&path).create_if_missing(true))
-        .await
-        .unwrap();
+    let pool = create(&path).await;
     sqlx::query(
         "CREATE TABLE residents (sfzh TEXT PRIMARY KEY, xm TEXT NOT NULL, age INTEGER, born DATE, score NUMERIC, \
          note TEXT, updated_at DATETIME)",
@@ -65,11 +70,7 @@ async fn a_sqlite_statement_past_the_timeout_is_interrupted() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("slow.db");
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(SqliteConnectOptions::new().filename(&path).create_if_missing(true))
-        .await
-        .unwrap();
+    let pool = create(&path).await;
     for sql in [
         "CREATE TABLE residents (id INTEGER PRIMARY KEY, xm TEXT NOT NULL)",
         "INSERT INTO residents VALUES (1, '张三')",
