@@ -1,5 +1,5 @@
 //! Database sources, read-only: PostgreSQL and MySQL/MariaDB through typed sqlx pools, SQLite through a few
-//! rusqlite connections whose statements run on tokio's blocking threads (see [`LitePool`]).
+//! rusqlite connections (see [`LitePool`]).
 //!
 //! Statements are built only from names that [`Plan::check`] found among the table's real columns (quoted for
 //! the dialect); every value the platform sent is bound as a parameter.
@@ -211,32 +211,29 @@ impl SqlSource {
     }
 
     async fn fetch(&self, stmt: &Statement) -> Result<Vec<Vec<Value>>, Fail> {
-        if let Pool::Sqlite(p) = &self.pool {
-            return p.fetch(stmt).await;
+        match &self.pool {
+            Pool::Sqlite(p) => p.fetch(stmt).await,
+            Pool::Postgres(p) => self.within_timeout(async { Ok(fetch_json!(p, stmt, decode_pg)) }).await,
+            Pool::MySql(p) => self.within_timeout(async { Ok(fetch_json!(p, stmt, decode_mysql)) }).await,
         }
-        let run = async {
-            let rows: Vec<Vec<Value>> = match &self.pool {
-                Pool::Sqlite(_) => Vec::new(),
-                Pool::Postgres(p) => fetch_json!(p, stmt, decode_pg),
-                Pool::MySql(p) => fetch_json!(p, stmt, decode_mysql),
-            };
-            Ok::<_, sqlx::Error>(rows)
-        };
+    }
+
+    async fn within_timeout(
+        &self,
+        run: impl std::future::Future<Output = Result<Vec<Vec<Value>>, sqlx::Error>>,
+    ) -> Result<Vec<Vec<Value>>, Fail> {
         match tokio::time::timeout(self.timeout, run).await {
             Ok(Ok(rows)) => Ok(rows),
             Ok(Err(e)) => Err(fail_from(&e)),
-            Err(_) => Err(Fail::new(
-                FailCode::SourceUnavailable,
-                format!("the source did not answer within {} s", self.timeout.as_secs_f64()),
-            )),
+            Err(_) => Err(timed_out(self.timeout)),
         }
     }
 }
 
 /// A SQLite source's connections: opened read-only when first needed, kept for the next statement, at most
-/// `max` at a time. Each statement runs on one of tokio's blocking threads, from prepare to the last row, and its
-/// values are read in place (through sqlx, every row was a hand-off from the driver's thread and an owned copy);
-/// one that outlasts the timeout is interrupted.
+/// `max` at a time. A statement runs in place for a moment first ([`lite_rows_briefly`]), and if it needs longer,
+/// again on one of tokio's blocking threads, from prepare to the last row, interrupted at the timeout; its values
+/// are read in place (through sqlx, every row was a hand-off from the driver's thread and an owned copy).
 #[derive(Debug, Clone)]
 struct LitePool {
     path: PathBuf,
@@ -263,15 +260,9 @@ impl LitePool {
     }
 
     async fn fetch(&self, stmt: &Statement) -> Result<Vec<Vec<Value>>, Fail> {
-        let unavailable = || {
-            Fail::new(
-                FailCode::SourceUnavailable,
-                format!("the source did not answer within {} s", self.timeout.as_secs_f64()),
-            )
-        };
         let permit = match tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned()).await {
             Ok(Ok(p)) => p,
-            _ => return Err(unavailable()),
+            _ => return Err(timed_out(self.timeout)),
         };
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
@@ -310,7 +301,7 @@ impl LitePool {
             Ok(Err(join)) => Err(Fail::new(FailCode::SourceUnavailable, format!("the source failed: {join}"))),
             Err(_) => {
                 interrupt.interrupt();
-                Err(unavailable())
+                Err(timed_out(self.timeout))
             }
         }
     }
@@ -392,6 +383,10 @@ fn lite_fail(e: &rusqlite::Error) -> Fail {
             Fail::new(FailCode::SourceUnavailable, format!("the source is unavailable: {other}"))
         }
     }
+}
+
+fn timed_out(timeout: Duration) -> Fail {
+    Fail::new(FailCode::SourceUnavailable, format!("the source did not answer within {} s", timeout.as_secs_f64()))
 }
 
 fn fail_from(e: &sqlx::Error) -> Fail {
