@@ -121,8 +121,7 @@ async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -
         return result.map_err(|e| e.to_string());
     }
     let inner = async {
-        let mut conn = store.writer().await?;
-        let mut tx = shuqiao_store::begin_on(&mut conn).await?;
+        let mut tx = store.begin().await?;
         let (first, prev) = audit::advance_head(&mut tx, n).await?;
         let batch = chain(first, prev)?;
         audit::insert_many(&mut tx, &batch.rows).await?;

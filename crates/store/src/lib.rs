@@ -192,12 +192,6 @@ impl Store {
         }
     }
 
-    /// The write connection itself, for a transaction that must be on disk when it commits: on SQLite the caller
-    /// switches it to `synchronous=FULL` around the transaction (see [`set_durable`]); elsewhere commits always are.
-    pub async fn writer(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        Ok(self.write.acquire().await?)
-    }
-
     /// SQLite: runs `work` in one durable write transaction (`BEGIN IMMEDIATE` … `COMMIT` with `synchronous=FULL`)
     /// on a synchronous rusqlite connection of the store's own, while holding the pool's write connection so that
     /// no other write transaction runs meanwhile; rolls back if `work` fails. For the audit writer's group commit:
@@ -310,17 +304,6 @@ impl WriteThread {
     }
 }
 
-/// On SQLite, makes the next commits of `c` wait until they are on disk (`synchronous=FULL`) or not
-/// (`synchronous=NORMAL`: WAL commits survive a crash of the process but may be lost with the machine's power). It
-/// cannot change inside a transaction. A no-op on PostgreSQL, where every commit is flushed.
-pub async fn set_durable(c: &mut Conn, backend: Backend, durable: bool) -> Result<()> {
-    if backend == Backend::Sqlite {
-        let sql = if durable { "PRAGMA synchronous=FULL" } else { "PRAGMA synchronous=NORMAL" };
-        sqlx::raw_sql(sql).execute(c).await?;
-    }
-    Ok(())
-}
-
 /// The placeholder of the `n`th (1-based) parameter of a statement on `c`. SQLite gets anonymous `?`: the driver
 /// resolves every numbered parameter through `sqlite3_bind_parameter_name`, a linear scan, which makes binding a
 /// statement with a thousand `$n` parameters quadratic; multi-row INSERTs use this, other statements keep `$n`.
@@ -364,11 +347,6 @@ pub(crate) fn multi_row_insert(c: &Conn, head: &str, rows: usize, cols: usize, t
     }
     sql.push_str(tail);
     sql
-}
-
-/// Starts a transaction on a connection taken with [`Store::writer`].
-pub async fn begin_on(c: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> Result<Transaction<'_, sqlx::Any>> {
-    Ok(sqlx::Connection::begin(&mut **c).await?)
 }
 
 /// Commits a write transaction and advances the [`generation`], so that caches of what it may have changed
