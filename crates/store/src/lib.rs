@@ -194,10 +194,10 @@ impl Store {
 
     /// SQLite: runs `work` in one durable write transaction (`BEGIN IMMEDIATE` … `COMMIT` with `synchronous=FULL`)
     /// on a synchronous rusqlite connection of the store's own, while holding the pool's write connection so that
-    /// no other write transaction runs meanwhile; rolls back if `work` fails. For the audit writer's group commit:
-    /// through sqlx every statement is a hand-off to the driver's connection thread and back, and every bound value
-    /// is copied on the way; here statements are prepared once and run in place, on the calling thread (the
-    /// store's write thread), which they block until the commit is on disk. `None` on PostgreSQL.
+    /// no other write transaction runs meanwhile; rolls back if `work` or the commit fails. For the audit writer's
+    /// group commit: through sqlx every statement is a hand-off to the driver's connection thread and back, and
+    /// every bound value is copied on the way; here statements are prepared once and run in place, on the calling
+    /// thread (the store's write thread), which they block until the commit is on disk. `None` on PostgreSQL.
     pub async fn append_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
     where
         F: FnOnce(&mut audit::SyncAppend<'_>) -> std::result::Result<T, E>,
@@ -219,25 +219,21 @@ impl Store {
         // Held until the end: the pool's only write connection is the store's write lock.
         let _write_lock = self.write.acquire().await.map_err(StoreError::from)?;
         let mut guard = slot.lock().map_err(|_| StoreError::WriterStopped)?;
-        if guard.is_none() {
-            *guard = Some(audit::open_appender(audit::sqlite_path(&self.url))?);
+        let conn = match &mut *guard {
+            Some(conn) => conn,
+            empty @ None => empty.insert(audit::open_appender(audit::sqlite_path(&self.url))?),
+        };
+        let result = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StoreError::from(e).into()).and_then(|()| {
+            let v = work(&mut audit::SyncAppend::new(conn))?;
+            conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+            Ok(v)
+        });
+        if result.is_err() {
+            // Closing the connection rolls back whatever the failed transaction left open; the next batch opens
+            // a fresh one (a connection stuck inside a transaction would refuse every later BEGIN).
+            *guard = None;
         }
-        let Some(conn) = guard.as_ref() else { return Err(StoreError::WriterStopped.into()) };
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
-        let mut append = audit::SyncAppend::new(conn);
-        match work(&mut append) {
-            Ok(v) => match conn.execute_batch("COMMIT") {
-                Ok(()) => Ok(v),
-                Err(e) => {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    Err(StoreError::from(e).into())
-                }
-            },
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        result
     }
 
     /// A connection for reads outside any transaction.
