@@ -182,28 +182,75 @@ pub async fn record(c: &mut Conn, p: &Platform, actor: &Actor, ev: AuditEvent) -
 /// there to the commit.
 pub async fn record_all(c: &mut Conn, p: &Platform, events: Vec<(Actor, AuditEvent)>) -> Result<i64> {
     let n = i64::try_from(events.len()).map_err(|e| AppError::Internal(e.into()))?;
-    let (first, mut prev) = audit::advance_head(c, n).await?;
-    let at = ts(p.now());
-    let every = i64::from(p.rules.audit.checkpoint_every_events.max(1));
-    let mut rows = Vec::with_capacity(events.len());
-    let mut subjects: Vec<(i64, String)> = Vec::new();
-    let mut checkpoints = Vec::new();
-    for (seq, (actor, ev)) in (first..).zip(events) {
-        subjects.extend(ev.subjects.iter().map(|h| (seq, h.clone())));
-        let row = chain_row(p.audit.alg, seq, prev, at.clone(), &actor, ev)?;
-        prev = row.hash.clone();
-        if seq % every == 0 {
-            checkpoints.push(p.audit.sign(seq, &row.hash, &row.at));
-        }
-        rows.push(row);
-    }
-    audit::insert_many(c, &rows).await?;
-    shuqiao_store::exchange::insert_subjects(c, &subjects).await?;
-    audit::set_head_hash(c, &prev).await?;
-    for cp in &checkpoints {
+    let (first, prev) = audit::advance_head(c, n).await?;
+    let batch = chain(&p.audit, &p.rules, &ts(p.now()), first, prev, events)?;
+    audit::insert_many(c, &batch.rows).await?;
+    shuqiao_store::exchange::insert_subjects(c, &batch.subjects).await?;
+    audit::set_head_hash(c, &batch.head).await?;
+    for cp in &batch.checkpoints {
         audit::insert_checkpoint(c, cp).await?;
     }
     Ok(first)
+}
+
+/// [`record_all`] inside a transaction on the store's synchronous SQLite connection.
+pub fn record_all_lite(
+    tx: &mut shuqiao_store::LiteTx<'_>,
+    p: &Platform,
+    events: Vec<(Actor, AuditEvent)>,
+) -> Result<i64> {
+    let n = i64::try_from(events.len()).map_err(|e| AppError::Internal(e.into()))?;
+    let (first, prev) = tx.advance_head(n)?;
+    let batch = chain(&p.audit, &p.rules, &ts(p.now()), first, prev, events)?;
+    write_lite(tx, &batch)?;
+    Ok(first)
+}
+
+/// Writes a chained batch on the store's synchronous SQLite connection (its head already advanced).
+pub(crate) fn write_lite(tx: &mut shuqiao_store::LiteTx<'_>, batch: &Chained) -> shuqiao_store::Result<()> {
+    tx.insert_events(&batch.rows)?;
+    tx.insert_subjects(&batch.subjects)?;
+    tx.set_head_hash(&batch.head)?;
+    for cp in &batch.checkpoints {
+        tx.insert_checkpoint(cp)?;
+    }
+    Ok(())
+}
+
+/// What one append writes: the rows chained from the head, the subjects they index, the checkpoints that fall among
+/// them, and the new head hash.
+pub(crate) struct Chained {
+    pub rows: Vec<EventRow>,
+    pub subjects: Vec<(i64, String)>,
+    pub checkpoints: Vec<CheckpointRow>,
+    /// The hash of the last row: the new head.
+    pub head: String,
+}
+
+/// Chains `events`, all stamped `at`, from the head: `first` is the first one's sequence number and `prev` the
+/// hash before it.
+pub(crate) fn chain(
+    keys: &AuditKeys,
+    rules: &shuqiao_domain::rules::RuleSet,
+    at: &str,
+    first: i64,
+    mut prev: String,
+    events: impl IntoIterator<Item = (Actor, AuditEvent)>,
+) -> Result<Chained> {
+    let every = i64::from(rules.audit.checkpoint_every_events.max(1));
+    let mut rows = Vec::new();
+    let mut subjects = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (seq, (actor, ev)) in (first..).zip(events) {
+        subjects.extend(ev.subjects.iter().map(|h| (seq, h.clone())));
+        let row = chain_row(keys.alg, seq, prev, at.to_owned(), &actor, ev)?;
+        prev = row.hash.clone();
+        if seq % every == 0 {
+            checkpoints.push(keys.sign(seq, &row.hash, &row.at));
+        }
+        rows.push(row);
+    }
+    Ok(Chained { rows, subjects, checkpoints, head: prev })
 }
 
 /// Builds the stored row of an event at `seq` after `prev_hash`, with its hash.

@@ -10,7 +10,7 @@ use shuqiao_store::{Store, ts};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit::{Actor, AuditEvent, AuditKeys, chain_row};
+use crate::audit::{Actor, AuditEvent, AuditKeys};
 use crate::{AppError, Result};
 
 /// Events appended in one transaction at most.
@@ -82,38 +82,15 @@ async fn run(store: Store, keys: Arc<AuditKeys>, rules: Arc<RuleSet>, mut rx: mp
 async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -> std::result::Result<i64, String> {
     let n = i64::try_from(jobs.len()).unwrap_or(i64::MAX);
     let at = ts(OffsetDateTime::now_utc());
-    let every = i64::from(rules.audit.checkpoint_every_events.max(1));
     // The rows of the batch, chained from the head `(first, prev)`, with the checkpoints that fall in it.
-    let chain = |first: i64, mut prev: String| -> Result<Batch> {
-        let mut rows = Vec::with_capacity(jobs.len());
-        let mut checkpoints = Vec::new();
-        for (i, job) in jobs.iter().enumerate() {
-            let seq = first + i as i64;
-            let row = chain_row(keys.alg, seq, prev, at.clone(), &job.actor, job.event.clone())?;
-            prev = row.hash.clone();
-            if seq % every == 0 {
-                checkpoints.push(keys.sign(seq, &row.hash, &at));
-            }
-            rows.push(row);
-        }
-        let subjects: Vec<(i64, String)> = jobs
-            .iter()
-            .enumerate()
-            .flat_map(|(i, job)| job.event.subjects.iter().map(move |h| (first + i as i64, h.clone())))
-            .collect();
-        Ok(Batch { rows, subjects, checkpoints, head: prev })
-    };
+    let events = || jobs.iter().map(|job| (job.actor.clone(), job.event.clone()));
+    let chain = |first: i64, prev: String| crate::audit::chain(keys, rules, &at, first, prev, events());
     // The batch is answered only once it is on disk: one flush per batch, not per event.
     let on_sqlite = store
         .append_sync(|tx| -> Result<i64> {
             let (first, prev) = tx.advance_head(n)?;
             let batch = chain(first, prev)?;
-            tx.insert_events(&batch.rows)?;
-            tx.insert_subjects(&batch.subjects)?;
-            tx.set_head_hash(&batch.head)?;
-            for cp in &batch.checkpoints {
-                tx.insert_checkpoint(cp)?;
-            }
+            crate::audit::write_lite(tx, &batch)?;
             Ok(first)
         })
         .await;
@@ -134,13 +111,4 @@ async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -
         Ok::<i64, AppError>(first)
     };
     inner.await.map_err(|e| e.to_string())
-}
-
-/// What one group commit writes.
-struct Batch {
-    rows: Vec<audit::EventRow>,
-    subjects: Vec<(i64, String)>,
-    checkpoints: Vec<audit::CheckpointRow>,
-    /// The hash of the last row: the new head.
-    head: String,
 }

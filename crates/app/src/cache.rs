@@ -1,13 +1,15 @@
 //! Read-through caches of the data path (DESIGN "Gateway path": grants cached with invalidation on change).
 //!
-//! An entry is current while [`shuqiao_store::generation`] has not moved since it was read — every committed state
-//! change of this process moves it — and for at most [`MAX_AGE`], which bounds how long a change made by another
+//! An entry is current while the [`shuqiao_store::generation`] of its kind of rows has not moved since it was read —
+//! every committed change of such rows in this process moves it — and for at most [`MAX_AGE`], which bounds how long a change made by another
 //! process (a second platform process on the same PostgreSQL database, an operator's CLI command) can go unseen.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use shuqiao_store::Kind;
 
 use crate::Result;
 
@@ -23,14 +25,16 @@ struct Slot<V> {
     read_at: Instant,
 }
 
-/// A map from keys to values read from the store.
+/// A map from keys to values read from the store, rows of one [`Kind`].
 pub struct Cache<K, V> {
+    kind: Kind,
     map: Mutex<HashMap<K, Slot<V>>>,
 }
 
-impl<K, V> Default for Cache<K, V> {
-    fn default() -> Self {
-        Cache { map: Mutex::new(HashMap::new()) }
+impl<K, V> Cache<K, V> {
+    /// A cache of values read from rows of `kind`.
+    pub fn of(kind: Kind) -> Self {
+        Cache { kind, map: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -50,7 +54,7 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         Fut: std::future::Future<Output = Result<V>>,
     {
         // The generation before the read: a change committed during the read makes the entry stale at once.
-        let generation = shuqiao_store::generation();
+        let generation = shuqiao_store::generation(self.kind);
         if let Some(v) = self.lookup(key, generation) {
             return Ok(v);
         }
@@ -88,8 +92,8 @@ mod tests {
 
     #[tokio::test]
     async fn answers_from_the_cache_until_the_generation_moves() {
-        let cache: Cache<String, u32> = Cache::default();
-        let g = shuqiao_store::generation();
+        let cache: Cache<String, u32> = Cache::of(Kind::Catalog);
+        let g = shuqiao_store::generation(Kind::Catalog);
         assert_eq!(cache.get_or_load("a", || async { Ok(1) }).await.unwrap(), 1);
         // Read at `g` (or later, if something committed meanwhile): current at that generation only.
         let at = cache.map.lock().unwrap().get("a").unwrap().generation;
@@ -101,8 +105,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_change_of_its_kind_invalidates_and_of_another_kind_does_not() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let cache: Cache<String, u32> = Cache::of(Kind::Grants);
+        let loads = AtomicU32::new(0);
+        let load = || async { Ok(loads.fetch_add(1, Ordering::SeqCst) + 1) };
+        // Other tests of this process may commit meanwhile (moving every kind): try until a round sees none.
+        let mut checked = false;
+        for _ in 0..100 {
+            let before = shuqiao_store::generation(Kind::Grants);
+            let first = cache.get_or_load("a", load).await.unwrap();
+            shuqiao_store::changed(&[Kind::Accounts, Kind::Catalog, Kind::Exchange]);
+            let second = cache.get_or_load("a", load).await.unwrap();
+            if shuqiao_store::generation(Kind::Grants) == before {
+                assert_eq!(first, second, "a change of another kind made the cache read again");
+                checked = true;
+                break;
+            }
+        }
+        assert!(checked, "no quiet round in 100");
+        let cached = cache.get_or_load("a", load).await.unwrap();
+        shuqiao_store::changed(&[Kind::Grants]);
+        let after = cache.get_or_load("a", load).await.unwrap();
+        assert!(after > cached, "a change of its kind must make it read again");
+    }
+
+    #[tokio::test]
     async fn errors_are_not_cached() {
-        let cache: Cache<String, u32> = Cache::default();
+        let cache: Cache<String, u32> = Cache::of(Kind::Accounts);
         let r = cache.get_or_load("k", || async { Err(crate::AppError::NotFound("x".into())) }).await;
         assert!(r.is_err());
         let v = cache.get_or_load("k", || async { Ok(7) }).await.unwrap();
@@ -110,8 +140,8 @@ mod tests {
     }
 }
 
-/// The caches of the data path, one per kind of row it reads on every request.
-#[derive(Debug, Default)]
+/// The caches of the data path and the sharing workflow, one per kind of row they read on every request.
+#[derive(Debug)]
 pub struct HotPath {
     /// Token hash → the caller, and its session's expiry (`None` for API clients).
     pub(crate) principals: Cache<String, (crate::platform::Principal, Option<String>)>,
@@ -121,4 +151,18 @@ pub struct HotPath {
     pub(crate) grants: Cache<String, std::sync::Arc<Vec<crate::sharing::grants::GrantView>>>,
     /// Resource code → its mount as the gateway may use it.
     pub(crate) mounts: Cache<String, crate::exchange::mounts::Serving>,
+    /// Department id → its name as parties of applications and grants show it.
+    pub(crate) departments: Cache<String, Option<crate::sharing::Party>>,
+}
+
+impl Default for HotPath {
+    fn default() -> Self {
+        HotPath {
+            principals: Cache::of(Kind::Accounts),
+            entries: Cache::of(Kind::Catalog),
+            grants: Cache::of(Kind::Grants),
+            mounts: Cache::of(Kind::Exchange),
+            departments: Cache::of(Kind::Accounts),
+        }
+    }
 }

@@ -139,19 +139,6 @@ pub async fn get_department(c: &mut Conn, id: &str) -> Result<Option<DepartmentR
     row.as_ref().map(department).transpose()
 }
 
-/// The departments of `a` and `b` in one query (`None` for one that does not exist).
-pub async fn get_department_pair(
-    c: &mut Conn,
-    a: &str,
-    b: &str,
-) -> Result<(Option<DepartmentRow>, Option<DepartmentRow>)> {
-    let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE id IN ($1, $2)");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(a).bind(b).fetch_all(c).await?;
-    let rows = rows.iter().map(department).collect::<Result<Vec<_>>>()?;
-    let find = |id: &str| rows.iter().find(|d| d.id == id).cloned();
-    Ok((find(a), find(b)))
-}
-
 pub async fn get_department_by_credit_code(c: &mut Conn, code: &str) -> Result<Option<DepartmentRow>> {
     let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE credit_code = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(c).await?;

@@ -239,24 +239,16 @@ pub(crate) fn open_appender(path: &str) -> Result<rusqlite::Connection> {
     )?;
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
-         PRAGMA cache_size=-8000;",
+         PRAGMA cache_size=-8000; PRAGMA wal_autocheckpoint=0;",
     )?;
-    conn.set_prepared_statement_cache_capacity(16);
+    conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }
 
-/// The statements of one append transaction on SQLite, run in place on the audit writer's connection (the
-/// synchronous twins of [`advance_head`], [`insert_many`], [`crate::exchange::insert_subjects`], [`set_head_hash`]
-/// and [`insert_checkpoint`], writing the same rows).
-pub struct SyncAppend<'c> {
-    conn: &'c rusqlite::Connection,
-}
-
-impl<'c> SyncAppend<'c> {
-    pub(crate) fn new(conn: &'c rusqlite::Connection) -> Self {
-        SyncAppend { conn }
-    }
-
+/// The statements of an append on SQLite, run in place on the store's synchronous connection (the synchronous
+/// twins of [`advance_head`], [`insert_many`], [`crate::exchange::insert_subjects`], [`set_head_hash`] and
+/// [`insert_checkpoint`], writing the same rows).
+impl crate::LiteTx<'_> {
     /// Reserves `by` sequence numbers; returns the first with the previous head hash.
     pub fn advance_head(&mut self, by: i64) -> Result<(i64, String)> {
         let mut stmt =

@@ -80,6 +80,9 @@ pub struct Store {
     write_thread: Option<WriteThread>,
     /// SQLite: the audit writer's synchronous connection, opened at its first use (see [`Store::append_sync`]).
     appender: Option<std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>>,
+    /// SQLite: the thread that copies the WAL back into the database; held only to keep it running.
+    #[allow(dead_code)]
+    checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,12 +112,15 @@ impl Store {
         };
         let store = match backend {
             Backend::Sqlite => {
+                // A SQLite connection does not go stale: no `ping` (a hand-off to the driver's thread and back) on
+                // every acquire.
                 let opts = || {
-                    AnyPoolOptions::new().after_connect(|conn, _| {
+                    AnyPoolOptions::new().test_before_acquire(false).after_connect(|conn, _| {
                         Box::pin(async move {
+                            // Checkpoints run on the store's checkpoint thread (see [`Checkpointer`]).
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
-                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;",
+                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000; PRAGMA wal_autocheckpoint=0;",
                             )
                             .await?;
                             Ok(())
@@ -123,7 +129,10 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(url).await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
+                let checkpointer = Checkpointer::start(audit::sqlite_path(url).to_owned())
+                    .map_err(|e| StoreError::BadUrl(format!("{url}: cannot start the checkpoint thread: {e}")))?;
                 Store {
+                    checkpointer: Some(checkpointer),
                     read,
                     write,
                     backend,
@@ -145,6 +154,7 @@ impl Store {
                     url: url.to_owned(),
                     write_thread: None,
                     appender: None,
+                    checkpointer: None,
                 }
             }
         };
@@ -200,20 +210,34 @@ impl Store {
     /// thread (the store's write thread), which they block until the commit is on disk. `None` on PostgreSQL.
     pub async fn append_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
     where
-        F: FnOnce(&mut audit::SyncAppend<'_>) -> std::result::Result<T, E>,
+        F: FnOnce(&mut LiteTx<'_>) -> std::result::Result<T, E>,
         E: From<StoreError>,
     {
         let slot = self.appender.as_ref()?;
-        Some(self.append_sync_on(slot, work).await)
+        Some(self.run_sync(slot, Durability::Full, work).await)
     }
 
-    async fn append_sync_on<T, E, F>(
+    /// SQLite: [`Store::append_sync`] for a use case's write transaction (the sharing workflow's hot paths), with
+    /// the durability of the pool's transactions (`synchronous=NORMAL`: in WAL mode a commit survives a crash of
+    /// the process; a power loss may take the last commits, never half of one). On the same connection as the
+    /// audit writer's batches, so neither finds the other's pages stale. `None` on PostgreSQL.
+    pub async fn write_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
+    where
+        F: FnOnce(&mut LiteTx<'_>) -> std::result::Result<T, E>,
+        E: From<StoreError>,
+    {
+        let slot = self.appender.as_ref()?;
+        Some(self.run_sync(slot, Durability::Normal, work).await)
+    }
+
+    async fn run_sync<T, E, F>(
         &self,
         slot: &std::sync::Mutex<Option<rusqlite::Connection>>,
+        sync: Durability,
         work: F,
     ) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut audit::SyncAppend<'_>) -> std::result::Result<T, E>,
+        F: FnOnce(&mut LiteTx<'_>) -> std::result::Result<T, E>,
         E: From<StoreError>,
     {
         // Held until the end: the pool's only write connection is the store's write lock.
@@ -223,8 +247,12 @@ impl Store {
             Some(conn) => conn,
             empty @ None => empty.insert(audit::open_appender(audit::sqlite_path(&self.url))?),
         };
-        let result = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StoreError::from(e).into()).and_then(|()| {
-            let v = work(&mut audit::SyncAppend::new(conn))?;
+        let begin = match sync {
+            Durability::Full => "PRAGMA synchronous=FULL; BEGIN IMMEDIATE",
+            Durability::Normal => "PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE",
+        };
+        let result = conn.execute_batch(begin).map_err(|e| StoreError::from(e).into()).and_then(|()| {
+            let v = work(&mut LiteTx { conn })?;
             conn.execute_batch("COMMIT").map_err(StoreError::from)?;
             Ok(v)
         });
@@ -249,6 +277,110 @@ impl Store {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+/// How a synchronous transaction commits (see [`Store::append_sync`], [`Store::write_sync`]).
+#[derive(Debug, Clone, Copy)]
+enum Durability {
+    Full,
+    Normal,
+}
+
+/// A write transaction on the store's synchronous SQLite connection: the synchronous twins of the store's
+/// functions that the hot write paths use (audit appends, the sharing workflow's submit and approve), writing
+/// and reading the same rows with the same SQL.
+pub struct LiteTx<'c> {
+    pub(crate) conn: &'c rusqlite::Connection,
+}
+
+/// Binds `values` to a statement written for sqlx's numbered parameters (`$1`, `$2`, …). SQLite numbers such
+/// named parameters in order of first appearance (a `$1` used twice is one parameter), so each is bound by its
+/// name rather than its position.
+pub(crate) fn bind_numbered(stmt: &mut rusqlite::Statement<'_>, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let n = stmt.parameter_name(i).and_then(|s| s.strip_prefix('$')).and_then(|s| s.parse::<usize>().ok());
+        let value = n
+            .and_then(|n| values.get(n.checked_sub(1)?))
+            .ok_or_else(|| StoreError::Corrupt(format!("statement parameter {i} has no value")))?;
+        stmt.raw_bind_parameter(i, value)?;
+    }
+    Ok(())
+}
+
+/// The columns of a result row, read the same way from sqlx's rows and rusqlite's, so one decoder serves both.
+pub(crate) trait Cols {
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    fn int(&self, i: usize) -> Result<i64>;
+}
+
+impl Cols for sqlx::any::AnyRow {
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(sqlx::Row::try_get(self, i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(sqlx::Row::try_get(self, i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(sqlx::Row::try_get(self, i)?)
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.get(i)?)
+    }
+}
+
+/// SQLite: checkpoints on a thread of their own. Left to SQLite, the connection that commits when the WAL has
+/// passed 1,000 pages copies it back into the database and flushes both files before its commit returns — on the
+/// single writer, which holds the write lock all that while (under the sharing benchmark, the writer thread spent
+/// most of its waits in these flushes). Every connection of the store is opened with `wal_autocheckpoint=0`, and
+/// this thread runs a `PASSIVE` checkpoint (which never blocks the writer or readers) every [`CHECKPOINT_EVERY`];
+/// should the WAL still grow past [`WAL_RESTART_BYTES`] (readers keeping old snapshots), a `RESTART` checkpoint
+/// waits for a moment without a writer and starts the WAL over.
+#[derive(Clone)]
+struct Checkpointer {
+    /// Dropped with the last handle of the store, which ends the thread.
+    _alive: std::sync::mpsc::SyncSender<()>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+const WAL_RESTART_BYTES: u64 = 64 << 20;
+
+impl Checkpointer {
+    fn start(path: String) -> std::io::Result<Checkpointer> {
+        let (alive, until) = std::sync::mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new().name("shuqiao-checkpoint".into()).spawn(move || {
+            let wal = format!("{path}-wal");
+            let mut conn: Option<rusqlite::Connection> = None;
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = until.recv_timeout(CHECKPOINT_EVERY) {
+                let c = match &conn {
+                    Some(c) => c,
+                    None => match audit::open_appender(&path) {
+                        Ok(c) => conn.insert(c),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "checkpoint thread: cannot open the database");
+                            continue;
+                        }
+                    },
+                };
+                let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
+                let sql = if big { "PRAGMA wal_checkpoint(RESTART)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
+                if let Err(e) = c.query_row(sql, [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpoint failed");
+                    conn = None;
+                }
+            }
+        })?;
+        Ok(Checkpointer { _alive: alive })
     }
 }
 
@@ -345,11 +477,26 @@ pub(crate) fn multi_row_insert(c: &Conn, head: &str, rows: usize, cols: usize, t
     sql
 }
 
-/// Commits a write transaction and advances the [`generation`], so that caches of what it may have changed
-/// (sessions, grants, entries, mounts) are refreshed.
+/// What a committed change may have changed, for the caches that hold such rows (see [`generation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Departments, users, sessions, API clients.
+    Accounts = 0,
+    /// Catalog entries.
+    Catalog = 1,
+    /// Grants.
+    Grants = 2,
+    /// Mounts and nodes.
+    Exchange = 3,
+}
+
+const KINDS: usize = 4;
+
+/// Commits a write transaction and advances the [`generation`] of every kind, so that caches of what it may have
+/// changed (sessions, grants, entries, mounts) are refreshed.
 pub async fn commit(tx: Transaction<'_, sqlx::Any>) -> Result<()> {
     tx.commit().await?;
-    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Release);
+    changed(&[Kind::Accounts, Kind::Catalog, Kind::Grants, Kind::Exchange]);
     Ok(())
 }
 
@@ -359,12 +506,21 @@ pub async fn commit_append(tx: Transaction<'_, sqlx::Any>) -> Result<()> {
     Ok(tx.commit().await?)
 }
 
-static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Advances the [`generation`] of `kinds`: to be called once a transaction that changed such rows has committed
+/// (by [`commit`] for every kind; by a use case that knows what it changed, for those kinds only).
+pub fn changed(kinds: &[Kind]) {
+    for k in kinds {
+        GENERATIONS[*k as usize].fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+}
 
-/// A number that grows with every committed state change of this process (see [`commit`]). A cache entry read
-/// at generation `g` is current while the generation is still `g`: read the generation *before* reading the rows.
-pub fn generation() -> u64 {
-    GENERATION.load(std::sync::atomic::Ordering::Acquire)
+static GENERATIONS: [std::sync::atomic::AtomicU64; KINDS] = [const { std::sync::atomic::AtomicU64::new(0) }; KINDS];
+
+/// A number that grows with every committed change of rows of `kind` in this process (see [`commit`],
+/// [`changed`]). A cache entry read at generation `g` is current while the generation is still `g`: read the
+/// generation *before* reading the rows.
+pub fn generation(kind: Kind) -> u64 {
+    GENERATIONS[kind as usize].load(std::sync::atomic::Ordering::Acquire)
 }
 
 /// Formats a timestamp the way the store keeps them: RFC 3339 UTC, microseconds, fixed width, so text order is
@@ -404,6 +560,34 @@ mod tests {
                 assert!(pieces.iter().filter(|p| p.len() == size).count() < 4, "n = {n}, size {size}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn the_wal_is_copied_into_the_database_by_the_checkpoint_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
+        let db = dir.path().join("shuqiao.db");
+        let create = |tx: &mut LiteTx<'_>| tx.conn.execute_batch("CREATE TABLE t (x BLOB)").map_err(StoreError::from);
+        store.write_sync(create).await.unwrap().unwrap();
+        let before = std::fs::metadata(&db).unwrap().len();
+        // ~26 MB in 400 commits. Every connection has `wal_autocheckpoint=0`: the pages reach the database file
+        // only through the checkpoint thread.
+        for _ in 0..400 {
+            let insert = |tx: &mut LiteTx<'_>| {
+                tx.conn.execute_batch("INSERT INTO t VALUES (randomblob(65536))").map_err(StoreError::from)
+            };
+            store.write_sync(insert).await.unwrap().unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut size = before;
+        while size < before + (25 << 20) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            size = std::fs::metadata(&db).unwrap().len();
+        }
+        assert!(size >= before + (25 << 20), "the database file holds {size} bytes (before: {before})");
+        let mut c = store.reader().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *c).await.unwrap();
+        assert_eq!(n, 400);
     }
 
     #[test]

@@ -239,13 +239,7 @@ fn check_items(entry: &Entry, g: &GrantView, mount: Option<&Mount>, names: &[Str
 async fn run(p: &Platform, call: &Call<'_>, op: &Op, trace: &mut Trace) -> Result<Answer> {
     call.who.require(&[Role::Consumer])?;
     let code = call.code.to_string();
-    let entry = p
-        .hot
-        .entries
-        .get_or_load(&code, || async {
-            let mut c = p.store.reader().await?;
-            Ok(crate::sharing::published_entry(&mut c, &code).await?.map(Arc::new))
-        })
+    let entry = crate::sharing::published_cached(p, &code)
         .await?
         .ok_or_else(|| AppError::NotFound("信息资源不存在或未发布 (no such published entry)".into()))?;
     trace.provider = Some(entry.provider.id.clone());

@@ -7,8 +7,8 @@ use shuqiao_domain::roles::Role;
 use shuqiao_domain::sharing::{
     self as rules, AppAction, AppStatus, ApplicationInput, Conditions, ConditionsInput, Decision, Purpose,
 };
-use shuqiao_store::sharing::{self as store, ApplicationRow, HistoryRow, ListQuery};
-use shuqiao_store::{Conn, ts};
+use shuqiao_store::sharing::{self as store, ApplicationRow, GrantRow, HistoryRow, ListQuery};
+use shuqiao_store::{Conn, LiteTx, ts};
 use time::{Date, OffsetDateTime};
 
 use super::grants::{self, GrantView};
@@ -124,6 +124,19 @@ async fn history(
     action: &str,
     detail: Value,
 ) -> Result<AuditEvent> {
+    let (h, ev) = change(p, actor, a, action, detail)?;
+    store::insert_history(c, &h).await?;
+    Ok(ev)
+}
+
+/// The history line of an application change and its audit event.
+fn change(
+    p: &Platform,
+    actor: &Actor,
+    a: &Application,
+    action: &str,
+    detail: Value,
+) -> Result<(HistoryRow, AuditEvent)> {
     let line = json!({"actor_name": actor.name, "department": actor.department, "detail": detail});
     let h = HistoryRow {
         id: String::new(),
@@ -133,16 +146,16 @@ async fn history(
         action: action.to_owned(),
         detail: to_json(&line)?,
     };
-    store::insert_history(c, &h).await?;
     let mut ev_detail = json!({"status": a.status.as_str(), "consumer": a.consumer.id});
     if let (Some(obj), Value::Object(extra)) = (ev_detail.as_object_mut(), detail) {
         obj.extend(extra);
     }
-    Ok(AuditEvent::new(&format!("application.{action}"), format!("application:{}", a.id))
+    let ev = AuditEvent::new(&format!("application.{action}"), format!("application:{}", a.id))
         .department(a.provider.id.clone())
         .resource(a.resource.clone())
         .purpose(purpose_label(&a.purpose))
-        .detail(ev_detail))
+        .detail(ev_detail);
+    Ok((h, ev))
 }
 
 fn row_of(a: &Application, created_by: &str) -> Result<ApplicationRow> {
@@ -178,18 +191,16 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
     let today = today_cn(now_t);
     // Reads on a reader, so that the single SQLite writer is held only for the writes; what they decided is
     // re-checked inside the write transaction where it matters (an automatic grant, below).
-    let mut c = p.store.reader().await?;
     let entry = match input.resource.as_deref() {
-        Some(code) => super::published_entry(&mut c, code).await?,
+        Some(code) => super::published_cached(p, code).await?,
         None => None,
     };
-    let spec =
-        rules::check_application(input, entry.as_ref(), &consumer_id, today, &p.rules).map_err(AppError::Validation)?;
+    let spec = rules::check_application(input, entry.as_deref(), &consumer_id, today, &p.rules)
+        .map_err(AppError::Validation)?;
     let entry = entry.ok_or_else(|| AppError::field("resource", "不是已发布的信息资源 (not a published entry)"))?;
     let deadline = (spec.decision == Decision::Review)
         .then(|| rules::answer_deadline(&p.calendar, today, p.rules.deadlines.application_answer_working_days));
-    let (consumer, provider) = super::parties(&mut c, &consumer_id, &entry.provider.id).await?;
-    drop(c);
+    let (consumer, provider) = super::parties(p, &consumer_id, &entry.provider.id).await?;
     let a = Application {
         id: uuid::Uuid::new_v4().to_string(),
         status: AppStatus::Submitted,
@@ -219,19 +230,13 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
         updated_at: now.clone(),
     };
     let detail = json!({"items": a.items, "share_type": spec.share_type, "deadline": a.deadline, "modes": a.modes});
-    let legal_basis = entry.share.legal_basis.clone();
-    let (p2, who2) = (p.clone(), who.clone());
-    let id = p
-        .store
-        .on_writer(
-            move || async move { write_submission(&p2, &who2, a, spec.decision, detail, legal_basis, now_t).await },
-        )
-        .await??;
-    get(p, who, &id).await
+    let w = submission(p, who, a, spec.decision, detail, entry.share.legal_basis.clone(), now_t)?;
+    write(p, who, w).await
 }
 
-/// The write transaction of [`submit`]: the application, its history and audit event, and the automatic answer.
-async fn write_submission(
+/// What [`submit`] writes: the application in the state its share type decides, its history and audit events,
+/// and for an unconditional entry the grant, created only if the entry read is still the one published.
+fn submission(
     p: &Platform,
     who: &Principal,
     mut a: Application,
@@ -239,44 +244,162 @@ async fn write_submission(
     detail: Value,
     legal_basis: Option<String>,
     now_t: OffsetDateTime,
-) -> Result<String> {
-    let mut tx = p.store.begin().await?;
-    store::insert_application(&mut tx, &row_of(&a, &who.id)?).await?;
-    log(&mut tx, p, &Actor::from(who), &a, "submit", detail).await?;
+) -> Result<Writes> {
+    let actor = Actor::from(who);
+    let (h, ev) = change(p, &actor, &a, "submit", detail)?;
+    let mut w = Writes::new(a.id.clone());
+    w.history.push(h);
+    w.events.push((actor, ev));
     let system = Actor::system();
-    match decision {
-        Decision::Review => {}
+    let answer = match decision {
+        Decision::Review => None,
         Decision::Grant => {
             // No grant for an entry retired or replaced since it was read.
-            let now_served = super::published_entry(&mut tx, &a.resource).await?;
-            if now_served.is_none_or(|e| e.version != a.entry_version) {
-                return Err(changed_meanwhile());
-            }
+            w.entry_still = Some((a.resource.clone(), a.entry_version));
             let cond = Conditions {
                 items: a.items.clone(),
                 valid_until: a.valid_until,
                 masking: Default::default(),
                 quota: None,
             };
-            let g = grants::create(&mut tx, p, &system, &a, &cond, now_t).await?;
+            let (g, row, grant_event) = grants::new_grant(&a, &cond, now_t)?;
+            w.grant = Some(row);
+            w.events.push((system.clone(), grant_event));
             a.status = AppStatus::Approved;
             a.grant_id = Some(g.id.clone());
-            save(&mut tx, &a, AppStatus::Submitted).await?;
-            let detail = json!({"automatic": true, "reason": "无条件共享 (unconditional)", "grant": g.id});
-            log(&mut tx, p, &system, &a, "approve", detail).await?;
+            Some(("approve", json!({"automatic": true, "reason": "无条件共享 (unconditional)", "grant": g.id})))
         }
         Decision::Refuse => {
             let reason = "该信息资源不予共享 (the entry is not shared)".to_owned();
             a.status = AppStatus::Refused;
             let at = a.created_at.clone();
             a.refusal = Some(Refused { reason, legal_basis: legal_basis.clone(), by: "platform".into(), at });
-            save(&mut tx, &a, AppStatus::Submitted).await?;
-            let detail = json!({"automatic": true, "legal_basis": legal_basis});
-            log(&mut tx, p, &system, &a, "refuse", detail).await?;
+            Some(("refuse", json!({"automatic": true, "legal_basis": legal_basis})))
+        }
+    };
+    if let Some((action, detail)) = answer {
+        let (h, ev) = change(p, &system, &a, action, detail)?;
+        w.history.push(h);
+        w.events.push((system, ev));
+    }
+    // Inserted as it ends up: submitted, or already answered.
+    w.insert = Some(row_of(&a, &who.id)?);
+    Ok(w)
+}
+
+/// The rows and audit events of one write transaction of the workflow, decided before it starts, so that the same
+/// transaction runs through sqlx or on the store's synchronous SQLite connection (see [`write`]).
+struct Writes {
+    /// The application whose view answers the request.
+    id: String,
+    /// Checked first: the entry's published version must still be this one (else 409 and nothing is written).
+    entry_still: Option<(String, u32)>,
+    insert: Option<ApplicationRow>,
+    grant: Option<shuqiao_store::sharing::GrantRow>,
+    /// An application read on a reader, rewritten only if it is still exactly as read and its entry still
+    /// published: `(new row, row as read)`.
+    update: Option<(ApplicationRow, ApplicationRow)>,
+    history: Vec<HistoryRow>,
+    /// Appended together at the end, in the order of the changes.
+    events: Vec<(Actor, AuditEvent)>,
+}
+
+impl Writes {
+    fn new(id: String) -> Writes {
+        Writes {
+            id,
+            entry_still: None,
+            insert: None,
+            grant: None,
+            update: None,
+            history: Vec::new(),
+            events: Vec::new(),
         }
     }
-    shuqiao_store::commit(tx).await?;
-    Ok(a.id)
+
+    /// The caches the transaction makes stale: a new grant changes what the gateway's grant cache holds.
+    fn changes(&self) -> &'static [shuqiao_store::Kind] {
+        if self.grant.is_some() { &[shuqiao_store::Kind::Grants] } else { &[] }
+    }
+}
+
+/// Runs `w` in one write transaction and answers with the application's view as committed. On SQLite the
+/// transaction and the reads of the view run in place on the store's synchronous connection, on its write thread
+/// (no hand-off to a driver thread per statement while the single writer is held); on PostgreSQL through sqlx.
+async fn write(p: &Platform, who: &Principal, w: Writes) -> Result<ApplicationView> {
+    let kinds = w.changes();
+    let id = w.id.clone();
+    let p2 = p.clone();
+    let view = p
+        .store
+        .on_writer(move || async move {
+            match p2.store.write_sync(|tx| write_lite(tx, &p2, &w)).await {
+                Some(view) => view.map(Some),
+                None => write_pooled(&p2, &w).await.map(|()| None),
+            }
+        })
+        .await??;
+    shuqiao_store::changed(kinds);
+    match view {
+        Some(view) => Ok(view),
+        None => get(p, who, &id).await,
+    }
+}
+
+/// [`write`] on the store's synchronous SQLite connection, with the view read back in the same transaction.
+fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: &Writes) -> Result<ApplicationView> {
+    if let Some((code, version)) = &w.entry_still
+        && tx.published_version(code)? != Some(i64::from(*version))
+    {
+        return Err(changed_meanwhile());
+    }
+    if let Some(row) = &w.insert {
+        tx.insert_application(row)?;
+    }
+    if let Some(g) = &w.grant {
+        tx.insert_grant(g)?;
+    }
+    if let Some((new, old)) = &w.update
+        && !tx.update_application_if_current(new, &old.status, &old.data, &new.resource)?
+    {
+        let published = tx.published_version(&new.resource)?.is_some();
+        return Err(if published { changed_meanwhile() } else { no_longer_published() });
+    }
+    for h in &w.history {
+        tx.insert_history(h)?;
+    }
+    crate::audit::record_all_lite(tx, p, w.events.clone())?;
+    let row = tx.get_application(&w.id)?.ok_or_else(not_found)?;
+    let grant = tx.grant_of_application(&w.id)?;
+    let history = tx.history(&w.id)?;
+    view_of(parse(&row)?, grant, history)
+}
+
+/// [`write`] through sqlx (PostgreSQL).
+async fn write_pooled(p: &Platform, w: &Writes) -> Result<()> {
+    let mut tx = p.store.begin().await?;
+    if let Some((code, version)) = &w.entry_still
+        && super::published_entry(&mut tx, code).await?.is_none_or(|e| e.version != *version)
+    {
+        return Err(changed_meanwhile());
+    }
+    if let Some(row) = &w.insert {
+        store::insert_application(&mut tx, row).await?;
+    }
+    if let Some(g) = &w.grant {
+        store::insert_grant(&mut tx, g).await?;
+    }
+    if let Some((new, old)) = &w.update
+        && !store::update_application_if_current(&mut tx, new, &old.status, &old.data, &new.resource).await?
+    {
+        let published = super::published_entry(&mut tx, &new.resource).await?.is_some();
+        return Err(if published { changed_meanwhile() } else { no_longer_published() });
+    }
+    for h in &w.history {
+        store::insert_history(&mut tx, h).await?;
+    }
+    crate::audit::record_all(&mut tx, p, w.events.clone()).await?;
+    Ok(shuqiao_store::commit_append(tx).await?)
 }
 
 /// Loads an application the caller may see (404 otherwise).
@@ -289,12 +412,17 @@ async fn load(c: &mut Conn, who: &Principal, id: &str) -> Result<Application> {
 }
 
 pub(crate) async fn view(c: &mut Conn, a: Application) -> Result<ApplicationView> {
-    let grant = match store::grant_of_application(c, &a.id).await? {
+    let grant = store::grant_of_application(c, &a.id).await?;
+    let history = store::history(c, &a.id).await?;
+    view_of(a, grant, history)
+}
+
+fn view_of(a: Application, grant: Option<GrantRow>, history: Vec<HistoryRow>) -> Result<ApplicationView> {
+    let grant = match grant {
         Some(g) => Some(grants::parse(&g)?),
         None => None,
     };
-    let history = store::history(c, &a.id)
-        .await?
+    let history = history
         .into_iter()
         .map(|h| {
             let line: Value = serde_json::from_str(&h.detail).unwrap_or(Value::Null);
@@ -386,53 +514,34 @@ async fn approve_in(
     Ok(g.id)
 }
 
-/// `POST /applications/{id}/approve` (provider reviewer). The application and its entry are read on a reader; the
-/// write transaction holds the single SQLite writer only for the writes, and its guarded update re-checks that
-/// the application is still as read and the entry still published (else 409, and nothing is written).
+/// `POST /applications/{id}/approve` (provider reviewer). The application is read on a reader and its entry from
+/// the cache; the write transaction holds the single SQLite writer only for the writes, and its guarded update
+/// re-checks that the application is still as read and the entry still published (else 409, nothing written).
 pub async fn approve(p: &Platform, who: &Principal, id: &str, input: &ConditionsInput) -> Result<ApplicationView> {
     let now = p.now();
     let mut c = p.store.reader().await?;
     let row = store::get_application(&mut c, id).await?.ok_or_else(not_found)?;
-    let a = for_provider(who, &row)?;
-    let from = a.status;
-    let next = rules::application_next(from, a.is_final, AppAction::Approve).map_err(conflict)?;
-    if super::published_entry(&mut c, &a.resource).await?.is_none() {
+    drop(c);
+    let mut a = for_provider(who, &row)?;
+    let next = rules::application_next(a.status, a.is_final, AppAction::Approve).map_err(conflict)?;
+    if super::published_cached(p, &a.resource).await?.is_none() {
         return Err(no_longer_published());
     }
-    drop(c);
     let cond = rules::check_conditions(input, &a.items, a.valid_until, today_cn(now), &p.rules)
         .map_err(AppError::Validation)?;
-    let (p2, actor) = (p.clone(), Actor::from(who));
-    p.store.on_writer(move || async move { write_approval(&p2, &actor, a, &row, &cond, next, now).await }).await??;
-    get(p, who, id).await
-}
-
-/// The write transaction of [`approve`].
-async fn write_approval(
-    p: &Platform,
-    actor: &Actor,
-    mut a: Application,
-    row: &ApplicationRow,
-    cond: &Conditions,
-    next: AppStatus,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let mut tx = p.store.begin().await?;
-    let (g, grant_event) = grants::insert_new(&mut tx, &a, cond, now).await?;
+    let actor = Actor::from(who);
+    let (g, grant_row, grant_event) = grants::new_grant(&a, &cond, now)?;
     a.status = next;
     a.grant_id = Some(g.id.clone());
     a.updated_at = ts(now);
-    let new_row = row_of(&a, &a.created_by.id)?;
-    if !store::update_application_if_current(&mut tx, &new_row, &row.status, &row.data, &a.resource).await? {
-        return Err(match super::published_entry(&mut tx, &a.resource).await? {
-            None => no_longer_published(),
-            Some(_) => changed_meanwhile(),
-        });
-    }
-    let approve_event = history(&mut tx, p, actor, &a, "approve", json!({"grant": g.id})).await?;
+    let (h, approve_event) = change(p, &actor, &a, "approve", json!({"grant": g.id}))?;
+    let mut w = Writes::new(a.id.clone());
+    w.grant = Some(grant_row);
+    w.update = Some((row_of(&a, &a.created_by.id)?, row));
+    w.history.push(h);
     // Both events at the end, in the order of the changes: grant.create, then application.approve.
-    crate::audit::record_all(&mut tx, p, vec![(actor.clone(), grant_event), (actor.clone(), approve_event)]).await?;
-    Ok(shuqiao_store::commit(tx).await?)
+    w.events = vec![(actor.clone(), grant_event), (actor, approve_event)];
+    write(p, who, w).await
 }
 
 /// `POST /applications/{id}/refuse` (provider reviewer) with a reason and, where required, a legal basis.

@@ -129,6 +129,17 @@ pub(crate) async fn insert_new(
     cond: &Conditions,
     now: OffsetDateTime,
 ) -> Result<(GrantView, AuditEvent)> {
+    let (g, row, ev) = new_grant(a, cond, now)?;
+    store::insert_grant(c, &row).await?;
+    Ok((g, ev))
+}
+
+/// The grant of an approved application, its row and its `grant.create` event, for the caller to write.
+pub(crate) fn new_grant(
+    a: &Application,
+    cond: &Conditions,
+    now: OffsetDateTime,
+) -> Result<(GrantView, GrantRow, AuditEvent)> {
     let at = ts(now);
     let g = GrantView {
         id: uuid::Uuid::new_v4().to_string(),
@@ -151,10 +162,10 @@ pub(crate) async fn insert_new(
         created_at: at.clone(),
         updated_at: at,
     };
-    store::insert_grant(c, &row_of(&g)?).await?;
+    let row = row_of(&g)?;
     let detail = json!({"items": g.items, "valid_until": g.valid_until, "masking": g.masking, "quota": g.quota});
     let ev = event(&g, "create", detail);
-    Ok((g, ev))
+    Ok((g, row, ev))
 }
 
 /// `GET /grants/{id}` (either side, authority).

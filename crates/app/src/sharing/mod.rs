@@ -69,13 +69,33 @@ pub(crate) async fn party(c: &mut Conn, id: &str) -> Result<Party> {
     Ok(Party { id: d.id, name: d.name })
 }
 
-/// The parties of departments `a` and `b`, in one query.
-pub(crate) async fn parties(c: &mut Conn, a: &str, b: &str) -> Result<(Party, Party)> {
-    let missing = |id: &str| AppError::Internal(anyhow::anyhow!("department {id} does not exist"));
-    let (da, db) = accounts::get_department_pair(c, a, b).await?;
-    let da = da.ok_or_else(|| missing(a))?;
-    let db = db.ok_or_else(|| missing(b))?;
-    Ok((Party { id: da.id, name: da.name }, Party { id: db.id, name: db.name }))
+/// The parties of departments `a` and `b` (from the cache of departments; read on a reader when missing).
+pub(crate) async fn parties(p: &Platform, a: &str, b: &str) -> Result<(Party, Party)> {
+    Ok((cached_party(p, a).await?, cached_party(p, b).await?))
+}
+
+async fn cached_party(p: &Platform, id: &str) -> Result<Party> {
+    let found = p
+        .hot
+        .departments
+        .get_or_load(id, || async {
+            let mut c = p.store.reader().await?;
+            Ok(accounts::get_department(&mut c, id).await?.map(|d| Party { id: d.id, name: d.name }))
+        })
+        .await?;
+    found.ok_or_else(|| AppError::Internal(anyhow::anyhow!("department {id} does not exist")))
+}
+
+/// [`published_entry`] from the cache of entries (read on a reader when missing): for decisions that a write
+/// transaction re-checks, and for the data path.
+pub(crate) async fn published_cached(p: &Platform, code: &str) -> Result<Option<std::sync::Arc<Entry>>> {
+    p.hot
+        .entries
+        .get_or_load(code, || async {
+            let mut c = p.store.reader().await?;
+            Ok(published_entry(&mut c, code).await?.map(std::sync::Arc::new))
+        })
+        .await
 }
 
 /// Whether the caller may see an object between departments `a` and `b`.
