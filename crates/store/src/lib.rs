@@ -80,9 +80,6 @@ pub struct Store {
     write_thread: Option<WriteThread>,
     /// SQLite: the audit writer's synchronous connection, opened at its first use (see [`Store::append_sync`]).
     appender: Option<std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>>,
-    /// SQLite: the thread that copies the WAL back into the database; held only to keep it running.
-    #[allow(dead_code)]
-    checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -117,10 +114,9 @@ impl Store {
                 let opts = || {
                     AnyPoolOptions::new().test_before_acquire(false).after_connect(|conn, _| {
                         Box::pin(async move {
-                            // Checkpoints run on the store's checkpoint thread (see [`Checkpointer`]).
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
-                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000; PRAGMA wal_autocheckpoint=0;",
+                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;",
                             )
                             .await?;
                             Ok(())
@@ -129,10 +125,7 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(url).await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
-                let checkpointer = Checkpointer::start(audit::sqlite_path(url).to_owned())
-                    .map_err(|e| StoreError::BadUrl(format!("{url}: cannot start the checkpoint thread: {e}")))?;
                 Store {
-                    checkpointer: Some(checkpointer),
                     read,
                     write,
                     backend,
@@ -154,7 +147,6 @@ impl Store {
                     url: url.to_owned(),
                     write_thread: None,
                     appender: None,
-                    checkpointer: None,
                 }
             }
         };
@@ -339,51 +331,6 @@ impl Cols for rusqlite::Row<'_> {
     }
 }
 
-/// SQLite: checkpoints on a thread of their own. Left to SQLite, the connection that commits when the WAL has
-/// passed 1,000 pages copies it back into the database and flushes both files before its commit returns — on the
-/// single writer, which holds the write lock all that while (under the sharing benchmark, the writer thread spent
-/// most of its waits in these flushes). Every connection of the store is opened with `wal_autocheckpoint=0`, and
-/// this thread runs a `PASSIVE` checkpoint (which never blocks the writer or readers) every [`CHECKPOINT_EVERY`];
-/// should the WAL still grow past [`WAL_RESTART_BYTES`] (readers keeping old snapshots), a `RESTART` checkpoint
-/// waits for a moment without a writer and starts the WAL over.
-#[derive(Clone)]
-struct Checkpointer {
-    /// Dropped with the last handle of the store, which ends the thread.
-    _alive: std::sync::mpsc::SyncSender<()>,
-}
-
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-const WAL_RESTART_BYTES: u64 = 64 << 20;
-
-impl Checkpointer {
-    fn start(path: String) -> std::io::Result<Checkpointer> {
-        let (alive, until) = std::sync::mpsc::sync_channel::<()>(1);
-        std::thread::Builder::new().name("shuqiao-checkpoint".into()).spawn(move || {
-            let wal = format!("{path}-wal");
-            let mut conn: Option<rusqlite::Connection> = None;
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = until.recv_timeout(CHECKPOINT_EVERY) {
-                let c = match &conn {
-                    Some(c) => c,
-                    None => match audit::open_appender(&path) {
-                        Ok(c) => conn.insert(c),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "checkpoint thread: cannot open the database");
-                            continue;
-                        }
-                    },
-                };
-                let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
-                let sql = if big { "PRAGMA wal_checkpoint(RESTART)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
-                if let Err(e) = c.query_row(sql, [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "checkpoint failed");
-                    conn = None;
-                }
-            }
-        })?;
-        Ok(Checkpointer { _alive: alive })
-    }
-}
-
 type Job = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
 
 /// A thread with a single-threaded runtime of its own, running the write transactions handed to it as tasks.
@@ -560,34 +507,6 @@ mod tests {
                 assert!(pieces.iter().filter(|p| p.len() == size).count() < 4, "n = {n}, size {size}");
             }
         }
-    }
-
-    #[tokio::test]
-    async fn the_wal_is_copied_into_the_database_by_the_checkpoint_thread() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(dir.path()).await.unwrap();
-        let db = dir.path().join("shuqiao.db");
-        let create = |tx: &mut LiteTx<'_>| tx.conn.execute_batch("CREATE TABLE t (x BLOB)").map_err(StoreError::from);
-        store.write_sync(create).await.unwrap().unwrap();
-        let before = std::fs::metadata(&db).unwrap().len();
-        // ~26 MB in 400 commits. Every connection has `wal_autocheckpoint=0`: the pages reach the database file
-        // only through the checkpoint thread.
-        for _ in 0..400 {
-            let insert = |tx: &mut LiteTx<'_>| {
-                tx.conn.execute_batch("INSERT INTO t VALUES (randomblob(65536))").map_err(StoreError::from)
-            };
-            store.write_sync(insert).await.unwrap().unwrap();
-        }
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let mut size = before;
-        while size < before + (25 << 20) && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            size = std::fs::metadata(&db).unwrap().len();
-        }
-        assert!(size >= before + (25 << 20), "the database file holds {size} bytes (before: {before})");
-        let mut c = store.reader().await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *c).await.unwrap();
-        assert_eq!(n, 400);
     }
 
     #[test]
