@@ -45,6 +45,8 @@ pub enum StoreError {
     Db(sqlx::Error),
     #[error("the store's write thread has stopped")]
     WriterStopped,
+    #[error("the write transaction failed: {0}")]
+    Commit(String),
     #[error("database error: {0}")]
     Lite(#[from] rusqlite::Error),
 }
@@ -80,6 +82,8 @@ pub struct Store {
     write_thread: Option<WriteThread>,
     /// SQLite: the audit writer's synchronous connection, opened at its first use (see [`Store::append_sync`]).
     appender: Option<std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>>,
+    /// SQLite: the queue of [`Store::write_sync`]'s group commit.
+    batches: Option<tokio::sync::mpsc::UnboundedSender<SyncJob>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -125,13 +129,24 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(url).await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
+                let appender: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>> = Default::default();
+                let write_thread = WriteThread::start();
+                let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
+                let batcher = run_batches(write.clone(), appender.clone(), audit::sqlite_path(url).to_owned(), queue);
+                match &write_thread {
+                    Some(t) => t.spawn(batcher),
+                    None => {
+                        tokio::spawn(batcher);
+                    }
+                }
                 Store {
                     read,
                     write,
                     backend,
                     url: url.to_owned(),
-                    write_thread: WriteThread::start(),
-                    appender: Some(Default::default()),
+                    write_thread,
+                    appender: Some(appender),
+                    batches: Some(batches),
                 }
             }
             Backend::Postgres => {
@@ -147,6 +162,7 @@ impl Store {
                     url: url.to_owned(),
                     write_thread: None,
                     appender: None,
+                    batches: None,
                 }
             }
         };
@@ -206,26 +222,47 @@ impl Store {
         E: From<StoreError>,
     {
         let slot = self.appender.as_ref()?;
-        Some(self.run_sync(slot, Durability::Full, work).await)
+        Some(self.run_sync(slot, work).await)
     }
 
-    /// SQLite: [`Store::append_sync`] for a use case's write transaction (the sharing workflow's hot paths), with
-    /// the durability of the pool's transactions (`synchronous=NORMAL`: in WAL mode a commit survives a crash of
-    /// the process; a power loss may take the last commits, never half of one). On the same connection as the
-    /// audit writer's batches, so neither finds the other's pages stale. `None` on PostgreSQL.
+    /// SQLite: runs `work` — a use case's write transaction (the sharing workflow's hot paths) — on the store's
+    /// synchronous connection, on its write thread, with group commit: whatever work has queued up while the
+    /// previous batch ran goes into one SQLite transaction, each inside a savepoint of its own, so that one flush
+    /// of the WAL and one pass over the pages they share serve them all. A `work` that fails is rolled back to its
+    /// savepoint and leaves nothing; the others commit. Its result is answered only once the batch has committed
+    /// (if the commit fails, every work of the batch fails). The durability of the pool's transactions
+    /// (`synchronous=NORMAL`: in WAL mode a commit survives a crash of the process; a power loss may take the
+    /// last commits, never half of one). On the same connection as the audit writer's batches, so neither finds
+    /// the other's pages stale. `None` on PostgreSQL.
     pub async fn write_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
     where
-        F: FnOnce(&mut LiteTx<'_>) -> std::result::Result<T, E>,
-        E: From<StoreError>,
+        F: FnOnce(&mut LiteTx<'_>) -> std::result::Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
-        let slot = self.appender.as_ref()?;
-        Some(self.run_sync(slot, Durability::Normal, work).await)
+        let queue = self.batches.as_ref()?;
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job: SyncJob = Box::new(move |tx| {
+            let result = work(tx);
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |failed| {
+                let out = match (failed, result) {
+                    (None, r) | (Some(_), r @ Err(_)) => r,
+                    (Some(e), Ok(_)) => Err(E::from(e)),
+                };
+                let _ = done.send(out);
+            });
+            (ok, reply)
+        });
+        if queue.send(job).is_err() {
+            return Some(Err(StoreError::WriterStopped.into()));
+        }
+        Some(answer.await.unwrap_or_else(|_| Err(StoreError::WriterStopped.into())))
     }
 
     async fn run_sync<T, E, F>(
         &self,
         slot: &std::sync::Mutex<Option<rusqlite::Connection>>,
-        sync: Durability,
         work: F,
     ) -> std::result::Result<T, E>
     where
@@ -239,15 +276,14 @@ impl Store {
             Some(conn) => conn,
             empty @ None => empty.insert(audit::open_appender(audit::sqlite_path(&self.url))?),
         };
-        let begin = match sync {
-            Durability::Full => "PRAGMA synchronous=FULL; BEGIN IMMEDIATE",
-            Durability::Normal => "PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE",
-        };
-        let result = conn.execute_batch(begin).map_err(|e| StoreError::from(e).into()).and_then(|()| {
-            let v = work(&mut LiteTx { conn })?;
-            conn.execute_batch("COMMIT").map_err(StoreError::from)?;
-            Ok(v)
-        });
+        let result = conn
+            .execute_batch("PRAGMA synchronous=FULL; BEGIN IMMEDIATE")
+            .map_err(|e| StoreError::from(e).into())
+            .and_then(|()| {
+                let v = work(&mut LiteTx { conn })?;
+                conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+                Ok(v)
+            });
         if result.is_err() {
             // Closing the connection rolls back whatever the failed transaction left open; the next batch opens
             // a fresh one (a connection stuck inside a transaction would refuse every later BEGIN).
@@ -272,11 +308,78 @@ impl Store {
     }
 }
 
-/// How a synchronous transaction commits (see [`Store::append_sync`], [`Store::write_sync`]).
-#[derive(Debug, Clone, Copy)]
-enum Durability {
-    Full,
-    Normal,
+/// A use case's work queued for [`Store::write_sync`]: it runs inside the batch's transaction and tells whether it
+/// succeeded, and how to answer once the batch's fate is known.
+type SyncJob = Box<dyn FnOnce(&mut LiteTx<'_>) -> (bool, Reply) + Send>;
+/// Answers a queued work: `None` once its batch committed, else why the batch failed.
+type Reply = Box<dyn FnOnce(Option<StoreError>) + Send>;
+
+/// Works per batch at most.
+const MAX_SYNC_BATCH: usize = 256;
+
+/// The group-commit loop of [`Store::write_sync`], on the write thread; ends when every handle of the store is gone.
+async fn run_batches(
+    write: AnyPool,
+    slot: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
+    path: String,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<SyncJob>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_SYNC_BATCH
+            && let Ok(job) = queue.try_recv()
+        {
+            jobs.push(job);
+        }
+        // Held until the end: the pool's only write connection is the store's write lock.
+        let lock = match write.acquire().await {
+            Ok(lock) => lock,
+            Err(e) => {
+                // Dropping a work unrun answers it "the write thread has stopped"; say why here.
+                tracing::error!(error = %e, "the store's write lock cannot be taken");
+                continue;
+            }
+        };
+        let replies = match slot.lock() {
+            Ok(mut guard) => run_batch(&mut guard, &path, jobs),
+            Err(_) => continue,
+        };
+        drop(lock);
+        for (reply, failed) in replies {
+            reply(failed);
+        }
+    }
+}
+
+/// One batch of [`run_batches`]: the replies to send, each with the batch's failure if it failed.
+fn run_batch(
+    slot: &mut Option<rusqlite::Connection>,
+    path: &str,
+    jobs: Vec<SyncJob>,
+) -> Vec<(Reply, Option<StoreError>)> {
+    let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+    let outcome = (|| -> Result<()> {
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            empty @ None => empty.insert(audit::open_appender(path)?),
+        };
+        conn.execute_batch("PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE")?;
+        for job in jobs {
+            conn.execute_batch("SAVEPOINT work")?;
+            let (ok, reply) = job(&mut LiteTx { conn });
+            replies.push(reply);
+            conn.execute_batch(if ok { "RELEASE work" } else { "ROLLBACK TO work; RELEASE work" })?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    let failed = outcome.err().map(|e| e.to_string());
+    if failed.is_some() {
+        // Closing the connection rolls back whatever the failed batch left open (works not yet run are dropped,
+        // which answers them too); the next batch opens a fresh one.
+        *slot = None;
+    }
+    replies.into_iter().map(|r| (r, failed.as_ref().map(|m| StoreError::Commit(m.clone())))).collect()
 }
 
 /// A write transaction on the store's synchronous SQLite connection: the synchronous twins of the store's

@@ -759,12 +759,13 @@ mod tests {
             created_at: AT.into(),
             updated_at: AT.into(),
         };
+        let (a2, g2) = (a.clone(), g.clone());
         let read_back = store
-            .write_sync(|tx| -> Result<_> {
-                tx.insert_application(&a)?;
+            .write_sync(move |tx| -> Result<_> {
+                tx.insert_application(&a2)?;
                 tx.insert_history(&line("a1", "submit"))?;
                 tx.insert_history(&line("a1", "approve"))?;
-                tx.insert_grant(&g)?;
+                tx.insert_grant(&g2)?;
                 Ok((tx.get_application("a1")?, tx.grant_of_application("a1")?, tx.history("a1")?))
             })
             .await
@@ -781,7 +782,7 @@ mod tests {
         // The guarded update: only while the row is as read and the entry published (here: no entry at all).
         let moved = app("a1", "approved", r#"{"v":2}"#);
         let updated = store
-            .write_sync(|tx| tx.update_application_if_current(&moved, "submitted", r#"{"v":1}"#, "303001/000001"))
+            .write_sync(move |tx| tx.update_application_if_current(&moved, "submitted", r#"{"v":1}"#, "303001/000001"))
             .await
             .unwrap()
             .unwrap();
@@ -791,25 +792,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_synchronous_write_leaves_nothing_and_the_next_one_works() {
+    async fn a_failed_synchronous_write_leaves_nothing_and_the_others_of_its_batch_commit() {
         let (_dir, store) = store_with_departments().await;
-        let failed = store
-            .write_sync(|tx| -> Result<()> {
-                tx.insert_application(&app("a1", "submitted", "{}"))?;
-                tx.insert_history(&line("a1", "submit"))?;
-                // The same id again: the primary key refuses it, and the whole transaction goes.
-                tx.insert_application(&app("a1", "submitted", "{}"))
+        // Queued together, so that they share batches: every third fails half-way (its second insert repeats the
+        // primary key) and must leave nothing; the others must all be there, each with its history line.
+        let works: Vec<_> = (0..60)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let id = format!("a{i}");
+                    store
+                        .write_sync(move |tx| -> Result<()> {
+                            tx.insert_application(&app(&id, "submitted", "{}"))?;
+                            tx.insert_history(&line(&id, "submit"))?;
+                            if i % 3 == 0 {
+                                tx.insert_application(&app(&id, "submitted", "{}"))?;
+                            }
+                            Ok(())
+                        })
+                        .await
+                        .unwrap()
+                })
             })
-            .await
-            .unwrap();
-        assert!(matches!(failed, Err(crate::StoreError::Lite(_))), "{failed:?}");
+            .collect();
+        for (i, w) in works.into_iter().enumerate() {
+            let result = w.await.unwrap();
+            if i % 3 == 0 {
+                assert!(matches!(result, Err(crate::StoreError::Lite(_))), "{i}: {result:?}");
+            } else {
+                assert!(result.is_ok(), "{i}: {result:?}");
+            }
+        }
         let mut c = store.reader().await.unwrap();
-        assert_eq!(get_application(&mut c, "a1").await.unwrap(), None);
-        assert!(history(&mut c, "a1").await.unwrap().is_empty());
-        drop(c);
-        store.write_sync(|tx| tx.insert_application(&app("a2", "submitted", "{}"))).await.unwrap().unwrap();
-        let mut c = store.reader().await.unwrap();
-        assert!(get_application(&mut c, "a2").await.unwrap().is_some());
+        for i in 0..60 {
+            let id = format!("a{i}");
+            let row = get_application(&mut c, &id).await.unwrap();
+            let lines = history(&mut c, &id).await.unwrap();
+            if i % 3 == 0 {
+                assert_eq!((row, lines.len()), (None, 0), "{id} failed and must leave nothing");
+            } else {
+                assert!(row.is_some(), "{id}");
+                assert_eq!(lines.len(), 1, "{id}");
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use shuqiao_domain::sharing::{
     self as rules, AppAction, AppStatus, ApplicationInput, Conditions, ConditionsInput, Decision, Purpose,
 };
 use shuqiao_store::sharing::{self as store, ApplicationRow, GrantRow, HistoryRow, ListQuery};
-use shuqiao_store::{Conn, LiteTx, ts};
+use shuqiao_store::{Backend, Conn, LiteTx, ts};
 use time::{Date, OffsetDateTime};
 
 use super::grants::{self, GrantView};
@@ -324,26 +324,24 @@ impl Writes {
 }
 
 /// Runs `w` in one write transaction and answers with the application's view as committed. On SQLite the
-/// transaction and the reads of the view run in place on the store's synchronous connection, on its write thread
-/// (no hand-off to a driver thread per statement while the single writer is held); on PostgreSQL through sqlx.
+/// transaction and the reads of the view run in place on the store's synchronous connection, on its write thread,
+/// group-committed with whatever other such work queued up meanwhile (no hand-off to a driver thread per statement
+/// while the single writer is held, one flush for many); on PostgreSQL through sqlx.
 async fn write(p: &Platform, who: &Principal, w: Writes) -> Result<ApplicationView> {
     let kinds = w.changes();
-    let id = w.id.clone();
     let p2 = p.clone();
-    let view = p
-        .store
-        .on_writer(move || async move {
-            match p2.store.write_sync(|tx| write_lite(tx, &p2, &w)).await {
-                Some(view) => view.map(Some),
-                None => write_pooled(&p2, &w).await.map(|()| None),
-            }
-        })
-        .await??;
-    shuqiao_store::changed(kinds);
-    match view {
-        Some(view) => Ok(view),
-        None => get(p, who, &id).await,
+    if p.store.backend() == Backend::Sqlite {
+        let view =
+            p.store.write_sync(move |tx| write_lite(tx, &p2, &w)).await.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the SQLite store has no synchronous connection"))
+            })??;
+        shuqiao_store::changed(kinds);
+        return Ok(view);
     }
+    let id = w.id.clone();
+    p.store.on_writer(move || async move { write_pooled(&p2, &w).await }).await??;
+    shuqiao_store::changed(kinds);
+    get(p, who, &id).await
 }
 
 /// [`write`] on the store's synchronous SQLite connection, with the view read back in the same transaction.
