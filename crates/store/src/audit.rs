@@ -239,7 +239,7 @@ pub(crate) fn open_appender(path: &str) -> Result<rusqlite::Connection> {
     )?;
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
-         PRAGMA cache_size=-8000;",
+         PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;",
     )?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)

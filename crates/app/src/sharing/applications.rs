@@ -202,7 +202,7 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
         .then(|| rules::answer_deadline(&p.calendar, today, p.rules.deadlines.application_answer_working_days));
     let (consumer, provider) = super::parties(p, &consumer_id, &entry.provider.id).await?;
     let a = Application {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
         status: AppStatus::Submitted,
         is_final: false,
         resource: entry.code.to_string(),

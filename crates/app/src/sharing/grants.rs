@@ -142,7 +142,7 @@ pub(crate) fn new_grant(
 ) -> Result<(GrantView, GrantRow, AuditEvent)> {
     let at = ts(now);
     let g = GrantView {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
         application: a.id.clone(),
         consumer: a.consumer.clone(),
         provider: a.provider.clone(),
