@@ -130,24 +130,19 @@ impl Store {
                 let write = opts().max_connections(1).connect(url).await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
                 let appender: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>> = Default::default();
-                let write_thread = WriteThread::start();
                 let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
                 let batcher = run_batches(write.clone(), appender.clone(), audit::sqlite_path(url).to_owned(), queue);
-                match &write_thread {
-                    Some(t) => t.spawn(batcher),
-                    None => {
-                        tokio::spawn(batcher);
-                    }
-                }
-                Store {
+                let store = Store {
                     read,
                     write,
                     backend,
                     url: url.to_owned(),
-                    write_thread,
+                    write_thread: WriteThread::start(),
                     appender: Some(appender),
                     batches: Some(batches),
-                }
+                };
+                store.spawn_writer(batcher);
+                store
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
