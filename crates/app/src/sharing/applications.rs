@@ -189,8 +189,8 @@ pub async fn submit(p: &Platform, who: &Principal, input: &ApplicationInput) -> 
     let now_t = p.now();
     let now = ts(now_t);
     let today = today_cn(now_t);
-    // Reads on a reader, so that the single SQLite writer is held only for the writes; what they decided is
-    // re-checked inside the write transaction where it matters (an automatic grant, below).
+    // The entry and the departments from the caches, outside the write transaction; what they decided is
+    // re-checked inside it where it matters (an automatic grant: `Writes::entry_still`).
     let entry = match input.resource.as_deref() {
         Some(code) => super::published_cached(p, code).await?,
         None => None,
@@ -295,7 +295,7 @@ struct Writes {
     /// Checked first: the entry's published version must still be this one (else 409 and nothing is written).
     entry_still: Option<(String, u32)>,
     insert: Option<ApplicationRow>,
-    grant: Option<shuqiao_store::sharing::GrantRow>,
+    grant: Option<GrantRow>,
     /// An application read on a reader, rewritten only if it is still exactly as read and its entry still
     /// published: `(new row, row as read)`.
     update: Option<(ApplicationRow, ApplicationRow)>,
@@ -332,20 +332,20 @@ async fn write(p: &Platform, who: &Principal, w: Writes) -> Result<ApplicationVi
     let p2 = p.clone();
     if p.store.backend() == Backend::Sqlite {
         let view =
-            p.store.write_sync(move |tx| write_lite(tx, &p2, &w)).await.ok_or_else(|| {
+            p.store.write_sync(move |tx| write_lite(tx, &p2, w)).await.ok_or_else(|| {
                 AppError::Internal(anyhow::anyhow!("the SQLite store has no synchronous connection"))
             })??;
         shuqiao_store::changed(kinds);
         return Ok(view);
     }
     let id = w.id.clone();
-    p.store.on_writer(move || async move { write_pooled(&p2, &w).await }).await??;
+    p.store.on_writer(move || async move { write_pooled(&p2, w).await }).await??;
     shuqiao_store::changed(kinds);
     get(p, who, &id).await
 }
 
 /// [`write`] on the store's synchronous SQLite connection, with the view read back in the same transaction.
-fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: &Writes) -> Result<ApplicationView> {
+fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: Writes) -> Result<ApplicationView> {
     if let Some((code, version)) = &w.entry_still
         && tx.published_version(code)? != Some(i64::from(*version))
     {
@@ -366,7 +366,7 @@ fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: &Writes) -> Result<Applicati
     for h in &w.history {
         tx.insert_history(h)?;
     }
-    crate::audit::record_all_lite(tx, p, w.events.clone())?;
+    crate::audit::record_all_lite(tx, p, w.events)?;
     let row = tx.get_application(&w.id)?.ok_or_else(not_found)?;
     let grant = tx.grant_of_application(&w.id)?;
     let history = tx.history(&w.id)?;
@@ -374,7 +374,7 @@ fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: &Writes) -> Result<Applicati
 }
 
 /// [`write`] through sqlx (PostgreSQL).
-async fn write_pooled(p: &Platform, w: &Writes) -> Result<()> {
+async fn write_pooled(p: &Platform, w: Writes) -> Result<()> {
     let mut tx = p.store.begin().await?;
     if let Some((code, version)) = &w.entry_still
         && super::published_entry(&mut tx, code).await?.is_none_or(|e| e.version != *version)
@@ -396,7 +396,7 @@ async fn write_pooled(p: &Platform, w: &Writes) -> Result<()> {
     for h in &w.history {
         store::insert_history(&mut tx, h).await?;
     }
-    crate::audit::record_all(&mut tx, p, w.events.clone()).await?;
+    crate::audit::record_all(&mut tx, p, w.events).await?;
     Ok(shuqiao_store::commit_append(tx).await?)
 }
 
