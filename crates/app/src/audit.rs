@@ -151,10 +151,10 @@ fn event_digest(alg: HashAlg, e: &EventFields<'_>, buf: &mut Vec<u8>) -> [u8; 32
     buf.clear();
     buf.extend_from_slice(b"shuqiao-audit-event-v1");
     buf.extend_from_slice(&e.seq.to_be_bytes());
-    let mut put = |v: Option<&str>| match v {
+    let mut put = |v: Option<&[u8]>| match v {
         Some(s) => {
             buf.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX - 1).to_be_bytes());
-            buf.extend_from_slice(s.as_bytes());
+            buf.extend_from_slice(s);
         }
         None => buf.extend_from_slice(&u32::MAX.to_be_bytes()),
     };
@@ -164,7 +164,7 @@ fn event_digest(alg: HashAlg, e: &EventFields<'_>, buf: &mut Vec<u8>) -> [u8; 32
     for v in [Some(e.object), e.resource, e.purpose, e.case_ref, Some(e.subjects), Some(e.result), Some(e.detail)] {
         put(v);
     }
-    alg.digest_raw(&[e.prev_hash.as_bytes(), buf])
+    alg.digest_raw(&[e.prev_hash, buf])
 }
 
 fn checkpoint_message(alg: &str, seq: i64, hash: &str) -> Vec<u8> {
@@ -533,8 +533,8 @@ async fn scan_segment(
         cp_hashes: Default::default(),
     };
     let mut buf = Vec::with_capacity(1024);
-    let mut prev = String::with_capacity(64);
-    let mut stored = [0u8; 32];
+    let mut prev: Vec<u8> = Vec::with_capacity(64);
+    let mut stored = [0u8; 64];
     audit::scan(store, after, upto, &mut |e: &EventFields<'_>| {
         let expected = seg.last_seq + 1;
         if e.seq != expected {
@@ -545,8 +545,8 @@ async fn scan_segment(
             return false;
         }
         if seg.count == 0 {
-            seg.first_prev = Some(e.prev_hash.to_owned());
-        } else if e.prev_hash != prev {
+            seg.first_prev = Some(String::from_utf8_lossy(e.prev_hash).into_owned());
+        } else if e.prev_hash != prev.as_slice() {
             seg.bad = Some((
                 e.seq,
                 format!("事件 {} 的前序哈希不符 (event {} does not link to its predecessor)", e.seq, e.seq),
@@ -554,22 +554,23 @@ async fn scan_segment(
             return false;
         }
         let digest = event_digest(alg, e, &mut buf);
-        if hex::decode_to_slice(e.hash, &mut stored).is_err() || stored != digest {
+        // Compared as stored text (lowercase hex): encoding 32 bytes is cheaper than decoding 64 characters.
+        if hex::encode_to_slice(digest, &mut stored).is_err() || e.hash != stored.as_slice() {
             seg.bad = Some((e.seq, format!("事件 {} 内容被改动 (event {} was altered)", e.seq, e.seq)));
             return false;
         }
         if wanted.contains(&e.seq) {
-            seg.cp_hashes.insert(e.seq, e.hash.to_owned());
+            seg.cp_hashes.insert(e.seq, String::from_utf8_lossy(e.hash).into_owned());
         }
         prev.clear();
-        prev.push_str(e.hash);
+        prev.extend_from_slice(e.hash);
         seg.last_seq = e.seq;
         seg.count += 1;
         true
     })
     .await?;
     if seg.count > 0 {
-        seg.last_hash = Some(prev);
+        seg.last_hash = Some(String::from_utf8_lossy(&prev).into_owned());
     }
     Ok(seg)
 }

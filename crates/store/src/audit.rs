@@ -285,16 +285,15 @@ impl crate::LiteTx<'_> {
         Ok(())
     }
 
-    /// Indexes the subjects of appended events, `(seq, keyed hash)`.
+    /// Indexes the subjects of appended events, `(seq, keyed hash)`, once each (see
+    /// [`crate::exchange::insert_subjects`]).
     pub fn insert_subjects(&mut self, pairs: &[(i64, String)]) -> Result<()> {
         let mut rows: Vec<(i64, i64)> =
             pairs.iter().map(|(seq, hash)| (crate::exchange::subject_key(hash), *seq)).collect();
         // In key order: neighbouring rows land on the same pages of the index.
         rows.sort_unstable();
         rows.dedup();
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO audit_subject_keys (k, seq) VALUES (?1, ?2) ON CONFLICT (k, seq) DO NOTHING",
-        )?;
+        let mut stmt = self.conn.prepare_cached("INSERT INTO audit_subject_keys (k, seq) VALUES (?1, ?2)")?;
         for (k, seq) in rows {
             stmt.execute([k, seq])?;
         }
@@ -317,25 +316,27 @@ impl crate::LiteTx<'_> {
     }
 }
 
-/// One event row, borrowed from the driver's buffer: what verification reads without copying.
+/// One event row, borrowed from the driver's buffer: what verification reads without copying. Each field is the
+/// stored bytes (UTF-8 text as written; not validated here — the hash covers the bytes, so a changed byte shows as
+/// a changed event).
 #[derive(Debug, Clone, Copy)]
 pub struct EventFields<'r> {
     pub seq: i64,
-    pub at: &'r str,
-    pub actor: &'r str,
-    pub actor_name: &'r str,
-    pub actor_department: Option<&'r str>,
-    pub department: Option<&'r str>,
-    pub action: &'r str,
-    pub object: &'r str,
-    pub resource: Option<&'r str>,
-    pub purpose: Option<&'r str>,
-    pub case_ref: Option<&'r str>,
-    pub subjects: &'r str,
-    pub result: &'r str,
-    pub detail: &'r str,
-    pub prev_hash: &'r str,
-    pub hash: &'r str,
+    pub at: &'r [u8],
+    pub actor: &'r [u8],
+    pub actor_name: &'r [u8],
+    pub actor_department: Option<&'r [u8]>,
+    pub department: Option<&'r [u8]>,
+    pub action: &'r [u8],
+    pub object: &'r [u8],
+    pub resource: Option<&'r [u8]>,
+    pub purpose: Option<&'r [u8]>,
+    pub case_ref: Option<&'r [u8]>,
+    pub subjects: &'r [u8],
+    pub result: &'r [u8],
+    pub detail: &'r [u8],
+    pub prev_hash: &'r [u8],
+    pub hash: &'r [u8],
 }
 
 impl<'r> EventFields<'r> {
@@ -343,8 +344,8 @@ impl<'r> EventFields<'r> {
     /// NOT NULL columns, `opt` for the others.
     fn from_columns(
         seq: i64,
-        text: impl Fn(usize) -> Result<&'r str>,
-        opt: impl Fn(usize) -> Result<Option<&'r str>>,
+        text: impl Fn(usize) -> Result<&'r [u8]>,
+        opt: impl Fn(usize) -> Result<Option<&'r [u8]>>,
     ) -> Result<EventFields<'r>> {
         Ok(EventFields {
             seq,
@@ -371,21 +372,21 @@ impl EventRow {
     pub fn fields(&self) -> EventFields<'_> {
         EventFields {
             seq: self.seq,
-            at: &self.at,
-            actor: &self.actor,
-            actor_name: &self.actor_name,
-            actor_department: self.actor_department.as_deref(),
-            department: self.department.as_deref(),
-            action: &self.action,
-            object: &self.object,
-            resource: self.resource.as_deref(),
-            purpose: self.purpose.as_deref(),
-            case_ref: self.case_ref.as_deref(),
-            subjects: &self.subjects,
-            result: &self.result,
-            detail: &self.detail,
-            prev_hash: &self.prev_hash,
-            hash: &self.hash,
+            at: self.at.as_bytes(),
+            actor: self.actor.as_bytes(),
+            actor_name: self.actor_name.as_bytes(),
+            actor_department: self.actor_department.as_deref().map(str::as_bytes),
+            department: self.department.as_deref().map(str::as_bytes),
+            action: self.action.as_bytes(),
+            object: self.object.as_bytes(),
+            resource: self.resource.as_deref().map(str::as_bytes),
+            purpose: self.purpose.as_deref().map(str::as_bytes),
+            case_ref: self.case_ref.as_deref().map(str::as_bytes),
+            subjects: self.subjects.as_bytes(),
+            result: self.result.as_bytes(),
+            detail: self.detail.as_bytes(),
+            prev_hash: self.prev_hash.as_bytes(),
+            hash: self.hash.as_bytes(),
         }
     }
 }
@@ -428,14 +429,19 @@ fn scan_sqlite(
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(lite)?;
-    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16000;").map_err(lite)?;
+    // Pages mapped rather than read: no copy into the page cache and no read call per page (the mapping goes with
+    // the connection when the scan ends).
+    conn.execute_batch(
+        "PRAGMA query_only=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16000; PRAGMA mmap_size=4294967296;",
+    )
+    .map_err(lite)?;
     let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq");
     let mut stmt = conn.prepare(&sql).map_err(lite)?;
     let mut rows = stmt.query([after, upto]).map_err(lite)?;
     while let Some(r) = rows.next().map_err(lite)? {
-        let text = |i: usize| -> Result<&str> { r.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(lite) };
+        let text = |i: usize| -> Result<&[u8]> { r.get_ref(i).and_then(|v| Ok(v.as_bytes()?)).map_err(lite) };
         let opt =
-            |i: usize| -> Result<Option<&str>> { r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?)).map_err(lite) };
+            |i: usize| -> Result<Option<&[u8]>> { r.get_ref(i).and_then(|v| Ok(v.as_bytes_or_null()?)).map_err(lite) };
         let e = EventFields::from_columns(r.get(0).map_err(lite)?, text, opt)?;
         if !visit(&e) {
             break;
@@ -554,10 +560,8 @@ fn copy_tuple(b: &[u8]) -> Result<CopyTuple<'_>> {
         Some(v) if v.len() == 8 => i64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]),
         _ => return Err(corrupt_copy("seq")),
     };
-    let opt = |i: usize| -> Result<Option<&str>> {
-        fields[i].map(|v| std::str::from_utf8(v).map_err(|_| corrupt_copy("text"))).transpose()
-    };
-    let text = |i: usize| -> Result<&str> { opt(i)?.ok_or_else(|| corrupt_copy("NULL in a NOT NULL column")) };
+    let opt = |i: usize| -> Result<Option<&[u8]>> { Ok(fields[i]) };
+    let text = |i: usize| -> Result<&[u8]> { opt(i)?.ok_or_else(|| corrupt_copy("NULL in a NOT NULL column")) };
     let e = EventFields::from_columns(seq, text, opt)?;
     Ok(CopyTuple::Row(e, pos))
 }
@@ -619,8 +623,9 @@ mod tests {
                         break;
                     }
                     CopyTuple::Row(e, n) => {
-                        out.push((e.seq, e.actor.to_owned(), e.actor_department.map(str::to_owned)));
-                        assert_eq!((e.prev_hash, e.hash), ("prev", "hash"));
+                        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+                        out.push((e.seq, text(e.actor), e.actor_department.map(text)));
+                        assert_eq!((e.prev_hash, e.hash), (&b"prev"[..], &b"hash"[..]));
                         pos += n;
                     }
                 }

@@ -139,6 +139,12 @@ async fn chain_detects_tampering(b: Backend) {
     let (ok, r, _) = verify(d.path(), &db);
     assert!(!ok, "forged signature: {r}");
 
+    // 7. An event's stored hash rewritten in capitals (the same digest, other text) is an alteration too.
+    let (d, db, url) = copy_store(data.path(), &database).await;
+    exec(&url, "UPDATE audit_events SET hash = upper(hash) WHERE seq = 6").await;
+    let (ok, r, _) = verify(d.path(), &db);
+    assert!(!ok && r["first_bad"] == 6, "hash text changed at 6: {r}");
+
     // The untouched original still verifies.
     let (ok, _, _) = verify(data.path(), &database);
     assert!(ok);
