@@ -24,6 +24,8 @@ const SUBJECT_KEYS_SQLITE: &str = include_str!("../migrations/0009_subject_keys_
 const SUBJECT_KEYS_POSTGRES: &str = include_str!("../migrations/0009_subject_keys_postgres.sql");
 const STORAGE_SQLITE: &str = include_str!("../migrations/0010_storage_sqlite.sql");
 const STORAGE_POSTGRES: &str = include_str!("../migrations/0010_storage_postgres.sql");
+const AUDIT_ROWID_SQLITE: &str = include_str!("../migrations/0011_audit_rowid_sqlite.sql");
+const AUDIT_ROWID_POSTGRES: &str = include_str!("../migrations/0011_audit_rowid_postgres.sql");
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sqlite: INIT, postgres: INIT },
@@ -36,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sqlite: SYNC, postgres: SYNC },
     Migration { version: 9, sqlite: SUBJECT_KEYS_SQLITE, postgres: SUBJECT_KEYS_POSTGRES },
     Migration { version: 10, sqlite: STORAGE_SQLITE, postgres: STORAGE_POSTGRES },
+    Migration { version: 11, sqlite: AUDIT_ROWID_SQLITE, postgres: AUDIT_ROWID_POSTGRES },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
@@ -65,4 +68,76 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SQLite store of schema v10 with events in it is upgraded in place: the events are the same, in the same
+    /// order, and the table is now ordered by seq itself (seq is the rowid), its secondary indexes still there.
+    #[tokio::test]
+    async fn the_audit_log_moves_to_its_rowid_with_its_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shuqiao.db");
+        let cols = "seq, at, actor, actor_name, actor_department, department, action, object, resource, purpose, \
+                    case_ref, subjects, result, detail, prev_hash, hash";
+        let dump = |conn: &rusqlite::Connection| -> Vec<Vec<String>> {
+            let mut stmt = conn.prepare(&format!("SELECT {cols} FROM audit_events ORDER BY seq")).unwrap();
+            stmt.query_map([], |r| (0..16).map(|i| r.get::<_, rusqlite::types::Value>(i)).collect())
+                .unwrap()
+                .map(|row: rusqlite::Result<Vec<rusqlite::types::Value>>| {
+                    row.unwrap().into_iter().map(|v| format!("{v:?}")).collect()
+                })
+                .collect()
+        };
+        let before = {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")
+                .unwrap();
+            for m in MIGRATIONS.iter().filter(|m| m.version <= 10) {
+                conn.execute_batch(m.sqlite).unwrap();
+                conn.execute("INSERT INTO schema_migrations VALUES (?1, 'then')", [m.version]).unwrap();
+            }
+            // Inserted out of order, one with NULLs and non-ASCII text.
+            for seq in [3i64, 1, 2] {
+                conn.execute(
+                    &format!(
+                        "INSERT INTO audit_events ({cols}) VALUES (?1, 'at', '用户', 'n', NULL, ?2, 'data.query', \
+                              'o', NULL, '行政', NULL, '[]', 'ok', '{{}}', ?3, ?4)"
+                    ),
+                    rusqlite::params![seq, (seq == 2).then_some("dept"), format!("p{seq}"), format!("h{seq}")],
+                )
+                .unwrap();
+            }
+            dump(&conn)
+        };
+        assert_eq!(before.len(), 3);
+        drop(Store::open_sqlite(dir.path()).await.unwrap());
+
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(dump(&conn), before, "the same events in the same order");
+        let misplaced: i64 =
+            conn.query_row("SELECT count(*) FROM audit_events WHERE rowid <> seq", [], |r| r.get(0)).unwrap();
+        assert_eq!(misplaced, 0, "seq is the rowid");
+        let mut indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|n| n.unwrap())
+            .collect();
+        indexes.sort();
+        assert_eq!(
+            indexes,
+            [
+                "audit_events_action_at",
+                "audit_events_actor_department",
+                "audit_events_department",
+                "audit_events_resource"
+            ]
+        );
+        let version: i64 = conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 11);
+    }
 }
