@@ -368,6 +368,26 @@ impl<'r> EventFields<'r> {
     }
 }
 
+impl EventFields<'_> {
+    /// The bytes of the event's fields.
+    fn stored_len(&self) -> usize {
+        let required = [
+            self.at,
+            self.actor,
+            self.actor_name,
+            self.action,
+            self.object,
+            self.subjects,
+            self.result,
+            self.detail,
+            self.prev_hash,
+            self.hash,
+        ];
+        let optional = [self.actor_department, self.department, self.resource, self.purpose, self.case_ref];
+        8 + required.iter().map(|f| f.len()).sum::<usize>() + optional.iter().flatten().map(|f| f.len()).sum::<usize>()
+    }
+}
+
 impl EventRow {
     pub fn fields(&self) -> EventFields<'_> {
         EventFields {
@@ -414,12 +434,47 @@ pub(crate) fn sqlite_path(url: &str) -> &str {
     rest.split_once('?').map_or(rest, |(path, _)| path)
 }
 
+/// Bytes of events read through one connection's mapping of the file before the scan reconnects: a mapped page
+/// counts in the process's resident memory until it is unmapped, and a scan of a whole log on one connection would
+/// show the log as resident (in the platform during `GET /audit/verify`).
+const MAPPED_BYTES_PER_CONNECTION: usize = 8 << 20;
+
 fn scan_sqlite(
     url: &str,
     after: i64,
     upto: i64,
     visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
 ) -> Result<()> {
+    scan_sqlite_in_parts(url, after, upto, MAPPED_BYTES_PER_CONNECTION, visit)
+}
+
+/// [`scan_sqlite`], one connection per `part_bytes` of events read. The events up to `upto` do not change while
+/// they are read (the log is appended at the end), so the parts read one sequence.
+fn scan_sqlite_in_parts(
+    url: &str,
+    after: i64,
+    upto: i64,
+    part_bytes: usize,
+    visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
+) -> Result<()> {
+    let mut from = after;
+    loop {
+        match scan_sqlite_part(url, from, upto, part_bytes, visit)? {
+            Some(last) => from = last,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Reads events after `after` on a connection of its own until `part_bytes` have been read (then returns the last
+/// seq read), the end, or `visit` asking to stop (then `None`).
+fn scan_sqlite_part(
+    url: &str,
+    after: i64,
+    upto: i64,
+    part_bytes: usize,
+    visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
+) -> Result<Option<i64>> {
     use rusqlite::OpenFlags;
     let lite = |e: rusqlite::Error| StoreError::Corrupt(format!("audit scan: {e}"));
     // Read-write without create (a read-only connection cannot set up the WAL index of a store nobody has open),
@@ -430,7 +485,7 @@ fn scan_sqlite(
     )
     .map_err(lite)?;
     // Pages mapped rather than read: no copy into the page cache and no read call per page (the mapping goes with
-    // the connection when the scan ends).
+    // the connection).
     conn.execute_batch(
         "PRAGMA query_only=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16000; PRAGMA mmap_size=4294967296;",
     )
@@ -438,16 +493,21 @@ fn scan_sqlite(
     let sql = format!("SELECT {COLS} FROM audit_events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq");
     let mut stmt = conn.prepare(&sql).map_err(lite)?;
     let mut rows = stmt.query([after, upto]).map_err(lite)?;
+    let mut read = 0usize;
     while let Some(r) = rows.next().map_err(lite)? {
         let text = |i: usize| -> Result<&[u8]> { r.get_ref(i).and_then(|v| Ok(v.as_bytes()?)).map_err(lite) };
         let opt =
             |i: usize| -> Result<Option<&[u8]>> { r.get_ref(i).and_then(|v| Ok(v.as_bytes_or_null()?)).map_err(lite) };
         let e = EventFields::from_columns(r.get(0).map_err(lite)?, text, opt)?;
         if !visit(&e) {
-            break;
+            return Ok(None);
+        }
+        read += e.stored_len();
+        if read >= part_bytes {
+            return Ok(Some(e.seq));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 async fn scan_postgres(
@@ -742,6 +802,42 @@ mod tests {
         let mut tx = store.begin().await.unwrap();
         assert_eq!(advance_head(&mut tx, 1).await.unwrap(), (3, "h2".to_owned()));
         tx.commit().await.unwrap();
+    }
+
+    /// A scan reconnects after every part (here after each event, or after a few): every event is read once, in
+    /// order, whatever the parts; a visitor that stops ends the whole scan.
+    #[tokio::test]
+    async fn a_scan_in_parts_reads_every_event_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let written = store
+            .append_sync(|tx| -> Result<Vec<EventRow>> {
+                let (first, prev) = tx.advance_head(7)?;
+                let rows: Vec<EventRow> = (first..first + 7).map(|seq| event_row(seq, &prev)).collect();
+                tx.insert_events(&rows)?;
+                Ok(rows)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let one = written[0].fields().stored_len();
+        for part in [1, 2 * one, 3 * one + 1, usize::MAX] {
+            let mut seen = Vec::new();
+            scan_sqlite_in_parts(&store.url, 1, 7, part, &mut |e| {
+                seen.push((e.seq, e.hash.to_vec()));
+                true
+            })
+            .unwrap();
+            let want: Vec<(i64, Vec<u8>)> = written[1..].iter().map(|r| (r.seq, r.hash.clone().into_bytes())).collect();
+            assert_eq!(seen, want, "parts of {part} bytes");
+            let mut seen = Vec::new();
+            scan_sqlite_in_parts(&store.url, 0, 7, part, &mut |e| {
+                seen.push(e.seq);
+                e.seq < 4
+            })
+            .unwrap();
+            assert_eq!(seen, [1, 2, 3, 4], "stopped at 4, parts of {part} bytes");
+        }
     }
 
     #[tokio::test]
