@@ -413,9 +413,10 @@ impl EventRow {
 
 /// Streams the events with `after < seq <= upto`, in order, through `visit` (which returns false to stop), on a
 /// connection of the backend's native driver: column values are borrowed, nothing is allocated per row. On SQLite
-/// that is a read-only rusqlite connection (sqlx's driver copies every row into an owned `SqliteRow` on its worker
-/// thread and hands it over a channel, which caps verification at a few hundred thousand events a second); the
-/// scan blocks its thread, so run it on a blocking one. On PostgreSQL it is `COPY … TO STDOUT (FORMAT binary)`.
+/// that is a `query_only` rusqlite connection mapping the file, reopened every few MB read (sqlx's driver copies
+/// every row into an owned `SqliteRow` on its worker thread and hands it over a channel, which caps verification at
+/// a few hundred thousand events a second); a column that is not text (NULL where allowed) is an error, as the
+/// store's other readers would fail on it too. The scan blocks its thread, so run it on a blocking one. On PostgreSQL it is `COPY … TO STDOUT (FORMAT binary)`.
 pub async fn scan(
     store: &crate::Store,
     after: i64,
@@ -475,7 +476,7 @@ fn scan_sqlite_part(
     part_bytes: usize,
     visit: &mut (dyn FnMut(&EventFields<'_>) -> bool + Send),
 ) -> Result<Option<i64>> {
-    use rusqlite::OpenFlags;
+    use rusqlite::{OpenFlags, types::ValueRef};
     let lite = |e: rusqlite::Error| StoreError::Corrupt(format!("audit scan: {e}"));
     // Read-write without create (a read-only connection cannot set up the WAL index of a store nobody has open),
     // but `query_only`: this connection never writes.
@@ -495,9 +496,20 @@ fn scan_sqlite_part(
     let mut rows = stmt.query([after, upto]).map_err(lite)?;
     let mut read = 0usize;
     while let Some(r) = rows.next().map_err(lite)? {
-        let text = |i: usize| -> Result<&[u8]> { r.get_ref(i).and_then(|v| Ok(v.as_bytes()?)).map_err(lite) };
-        let opt =
-            |i: usize| -> Result<Option<&[u8]>> { r.get_ref(i).and_then(|v| Ok(v.as_bytes_or_null()?)).map_err(lite) };
+        // Text only: a BLOB holds bytes too, but is not what the store writes (nor what its other readers read).
+        let opt = |i: usize| -> Result<Option<&[u8]>> {
+            match r.get_ref(i).map_err(lite)? {
+                ValueRef::Text(b) => Ok(Some(b)),
+                ValueRef::Null => Ok(None),
+                other => Err(StoreError::Corrupt(format!(
+                    "audit scan: column {i} of an event is {:?}, not text",
+                    other.data_type()
+                ))),
+            }
+        };
+        let text = |i: usize| -> Result<&[u8]> {
+            opt(i)?.ok_or_else(|| StoreError::Corrupt(format!("audit scan: column {i} of an event is NULL")))
+        };
         let e = EventFields::from_columns(r.get(0).map_err(lite)?, text, opt)?;
         if !visit(&e) {
             return Ok(None);
@@ -838,6 +850,17 @@ mod tests {
             .unwrap();
             assert_eq!(seen, [1, 2, 3, 4], "stopped at 4, parts of {part} bytes");
         }
+        // A text column turned into a BLOB (the same bytes) is not read as text.
+        let conn = rusqlite::Connection::open(sqlite_path(&store.url)).unwrap();
+        conn.execute("UPDATE audit_events SET detail = CAST(detail AS BLOB) WHERE seq = 3", []).unwrap();
+        drop(conn);
+        let mut seen = Vec::new();
+        let r = scan_sqlite_in_parts(&store.url, 0, 7, usize::MAX, &mut |e| {
+            seen.push(e.seq);
+            true
+        });
+        assert!(matches!(r, Err(StoreError::Corrupt(_))), "{r:?}");
+        assert_eq!(seen, [1, 2]);
     }
 
     #[tokio::test]
