@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod bus;
 pub mod catalog;
+mod checkpoint;
 pub mod exchange;
 pub mod files;
 pub mod idempotency;
@@ -84,6 +85,8 @@ pub struct Store {
     appender: Option<std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>>,
     /// SQLite: the queue of [`Store::write_sync`]'s group commit.
     batches: Option<tokio::sync::mpsc::UnboundedSender<SyncJob>>,
+    /// SQLite: the thread that checkpoints the write-ahead log (see [`checkpoint`]).
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -115,12 +118,15 @@ impl Store {
             Backend::Sqlite => {
                 // A SQLite connection does not go stale: no `ping` (a hand-off to the driver's thread and back) on
                 // every acquire.
+                // Checkpoints run on a thread of their own, not in whichever connection commits (see [`checkpoint`]).
+                let checkpointer = checkpoint::Checkpointer::start(audit::sqlite_path(url))
+                    .ok_or_else(|| StoreError::Commit("the store's checkpoint thread cannot be started".to_owned()))?;
                 let opts = || {
                     AnyPoolOptions::new().test_before_acquire(false).after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
-                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;",
+                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000; PRAGMA wal_autocheckpoint=0;",
                             )
                             .await?;
                             Ok(())
@@ -131,7 +137,13 @@ impl Store {
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
                 let appender: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>> = Default::default();
                 let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
-                let batcher = run_batches(write.clone(), appender.clone(), audit::sqlite_path(url).to_owned(), queue);
+                let batcher = run_batches(
+                    write.clone(),
+                    appender.clone(),
+                    audit::sqlite_path(url).to_owned(),
+                    queue,
+                    checkpointer.rewind(),
+                );
                 let store = Store {
                     read,
                     write,
@@ -140,6 +152,7 @@ impl Store {
                     write_thread: WriteThread::start(),
                     appender: Some(appender),
                     batches: Some(batches),
+                    checkpointer: Some(checkpointer),
                 };
                 store.spawn_writer(batcher);
                 store
@@ -158,6 +171,7 @@ impl Store {
                     write_thread: None,
                     appender: None,
                     batches: None,
+                    checkpointer: None,
                 }
             }
         };
@@ -271,12 +285,15 @@ impl Store {
             Some(conn) => conn,
             empty @ None => empty.insert(audit::open_appender(audit::sqlite_path(&self.url))?),
         };
-        let result = conn
-            .execute_batch("PRAGMA synchronous=FULL; BEGIN IMMEDIATE")
+        let result = run(conn, "PRAGMA synchronous=FULL")
+            .and_then(|()| run(conn, "BEGIN IMMEDIATE"))
             .map_err(|e| StoreError::from(e).into())
             .and_then(|()| {
                 let v = work(&mut LiteTx { conn })?;
-                conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+                run(conn, "COMMIT").map_err(StoreError::from)?;
+                if let Some(c) = &self.checkpointer {
+                    c.rewind().after_commit(conn);
+                }
                 Ok(v)
             });
         if result.is_err() {
@@ -298,6 +315,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.stop();
+        }
         self.read.close().await;
         self.write.close().await;
     }
@@ -318,6 +338,7 @@ async fn run_batches(
     slot: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
     path: String,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<SyncJob>,
+    rewind: checkpoint::Rewind,
 ) {
     while let Some(first) = queue.recv().await {
         let mut jobs = vec![first];
@@ -343,6 +364,12 @@ async fn run_batches(
         for (reply, failed) in replies {
             reply(failed);
         }
+        // After the answers: the batch's requests do not wait for the checkpoint.
+        if let Ok(guard) = slot.lock()
+            && let Some(conn) = &*guard
+        {
+            rewind.after_commit(conn);
+        }
     }
 }
 
@@ -358,14 +385,18 @@ fn run_batch(
             Some(conn) => conn,
             empty @ None => empty.insert(audit::open_appender(path)?),
         };
-        conn.execute_batch("PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE")?;
+        run(conn, "PRAGMA synchronous=NORMAL")?;
+        run(conn, "BEGIN IMMEDIATE")?;
         for job in jobs {
-            conn.execute_batch("SAVEPOINT work")?;
+            run(conn, "SAVEPOINT work")?;
             let (ok, reply) = job(&mut LiteTx { conn });
             replies.push(reply);
-            conn.execute_batch(if ok { "RELEASE work" } else { "ROLLBACK TO work; RELEASE work" })?;
+            if !ok {
+                run(conn, "ROLLBACK TO work")?;
+            }
+            run(conn, "RELEASE work")?;
         }
-        conn.execute_batch("COMMIT")?;
+        run(conn, "COMMIT")?;
         Ok(())
     })();
     let failed = outcome.err().map(|e| e.to_string());
@@ -375,6 +406,12 @@ fn run_batch(
         *slot = None;
     }
     replies.into_iter().map(|r| (r, failed.as_ref().map(|m| StoreError::Commit(m.clone())))).collect()
+}
+
+/// Runs one statement that returns no rows through the connection's statement cache: the transaction control of
+/// every batch, parsed once instead of at every use.
+fn run(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// A write transaction on the store's synchronous SQLite connection: the synchronous twins of the store's

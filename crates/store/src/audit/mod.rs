@@ -245,7 +245,8 @@ pub(crate) fn open_appender(path: &str) -> Result<rusqlite::Connection> {
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
          PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;",
     )?;
-    conn.set_prepared_statement_cache_capacity(32);
+    conn.execute_batch(crate::checkpoint::NO_AUTO_CHECKPOINT)?;
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 

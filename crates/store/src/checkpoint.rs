@@ -1,0 +1,242 @@
+//! SQLite: write-ahead-log checkpoints on a thread of their own.
+//!
+//! By default SQLite checkpoints in the connection whose commit takes the log past 1000 pages: the store's write
+//! thread would stop there, copy the pages into the database file and sync it, while every write queued behind it
+//! waits (the tail of the sharing round trip's latency: decision record 16). The store's connections turn that off
+//! (`PRAGMA wal_autocheckpoint=0`, see [`NO_AUTO_CHECKPOINT`]) and this thread checkpoints instead, `PASSIVE`: it
+//! never waits for a writer or a reader, nor makes one wait.
+//!
+//! A passive checkpoint alone never lets the log start over while writes go on: SQLite rewinds the log when a
+//! writer begins and finds every frame copied, which a checkpoint running beside a busy writer never leaves behind
+//! (measured: 800 MB of log after 6 s of the sharing benchmark). So once the log passes [`PACE`]'s frames, the
+//! thread asks the writer ([`Rewind`]) to run one more passive checkpoint itself right after its next commit: it
+//! copies only what was written since the thread's pass, and its next transaction starts the log over (unless a
+//! reader still reads from the log; the thread asks again). The last connection to close checkpoints what is left
+//! (SQLite does so whatever the setting).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The pragma every connection of a SQLite store runs when it opens.
+pub(crate) const NO_AUTO_CHECKPOINT: &str = "PRAGMA wal_autocheckpoint=0;";
+
+/// How often the thread checkpoints, and past how many frames (pages) in the log it asks the writer to let the log
+/// start over.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    every: Duration,
+    restart_frames: i64,
+}
+
+/// The store's pace: every 100 ms; restart past 64 MB of 4 KB pages. The writer stops for its checkpoint (two
+/// syncs: 7–9 ms here) once per this much log, so not too often.
+const PACE: Pace = Pace { every: Duration::from_millis(100), restart_frames: 16384 };
+
+/// The handle of the checkpoint thread: it stops when [`Checkpointer::stop`] is called or the last clone of the
+/// store is gone.
+#[derive(Clone)]
+pub(crate) struct Checkpointer {
+    stop: Arc<Mutex<Option<mpsc::Sender<()>>>>,
+    rewind: Rewind,
+}
+
+/// The thread's request to the writer to let the log start over (see the module's documentation).
+#[derive(Clone, Default)]
+pub(crate) struct Rewind(Arc<AtomicBool>);
+
+impl Rewind {
+    /// On a writing connection right after its commit, while it still holds the store's write lock: if the thread
+    /// asked for it, a passive checkpoint of what was written since the thread's last one, so that the next
+    /// transaction starts the log over. Asked again after the next commit if the checkpoint could not copy every
+    /// frame (the thread was checkpointing too, or a reader still reads old frames). A failure is logged: the log
+    /// only grows until the next request.
+    pub(crate) fn after_commit(&self, conn: &rusqlite::Connection) {
+        if !self.0.load(Ordering::Acquire) {
+            return;
+        }
+        let copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok(r.get::<_, i64>(0)? == 0 && r.get::<_, i64>(1)? == r.get::<_, i64>(2)?)
+        });
+        match copied {
+            Ok(false) => {}
+            Ok(true) => self.0.store(false, Ordering::Release),
+            Err(e) => {
+                self.0.store(false, Ordering::Release);
+                tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
+            }
+        }
+    }
+}
+
+impl Checkpointer {
+    /// Starts the thread for the database file at `path`; `None` if no thread can be started (SQLite's own
+    /// checkpoints are then turned back on by the caller).
+    pub(crate) fn start(path: &str) -> Option<Checkpointer> {
+        Self::start_paced(path, PACE)
+    }
+
+    fn start_paced(path: &str, pace: Pace) -> Option<Checkpointer> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let path = path.to_owned();
+        let rewind = Rewind::default();
+        let asks = rewind.clone();
+        std::thread::Builder::new()
+            .name("shuqiao-checkpoint".into())
+            .spawn(move || run(&path, &stopped, &asks, pace))
+            .ok()?;
+        Some(Checkpointer { stop: Arc::new(Mutex::new(Some(stop))), rewind })
+    }
+
+    /// What the writing connections call after their commits.
+    pub(crate) fn rewind(&self) -> Rewind {
+        self.rewind.clone()
+    }
+
+    /// Stops the thread (at its next wake-up at the latest); its connection closes.
+    pub(crate) fn stop(&self) {
+        if let Ok(mut s) = self.stop.lock() {
+            s.take();
+        }
+    }
+}
+
+fn run(path: &str, stopped: &mpsc::Receiver<()>, rewind: &Rewind, pace: Pace) {
+    let mut conn: Option<rusqlite::Connection> = None;
+    let mut failing = false;
+    loop {
+        match stopped.recv_timeout(pace.every) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let outcome = match &conn {
+            Some(c) => checkpoint(c, rewind, pace.restart_frames),
+            None => open(path).and_then(|c| checkpoint(conn.insert(c), rewind, pace.restart_frames)),
+        };
+        match outcome {
+            Ok(()) => failing = false,
+            Err(e) => {
+                // Logged once per failing streak; the connection is opened again at the next wake-up.
+                if !failing {
+                    tracing::warn!(error = %e, "the store's WAL checkpoint failed; retrying");
+                }
+                failing = true;
+                conn = None;
+            }
+        }
+    }
+}
+
+fn open(path: &str) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch("PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;")?;
+    conn.execute_batch(NO_AUTO_CHECKPOINT)?;
+    Ok(conn)
+}
+
+/// A passive checkpoint: copies what the log holds beyond what readers still need into the database file; asks the
+/// writer to let the log start over if it has grown past `restart_frames`.
+fn checkpoint(c: &rusqlite::Connection, rewind: &Rewind, restart_frames: i64) -> rusqlite::Result<()> {
+    if rewind.0.load(Ordering::Acquire) {
+        // The writer's turn: a checkpoint here would only make its own find the log busy.
+        return Ok(());
+    }
+    let frames: i64 = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?;
+    if frames >= restart_frames {
+        rewind.0.store(true, Ordering::Release);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_len(dir: &std::path::Path) -> u64 {
+        std::fs::metadata(dir.join("t.db-wal")).map(|m| m.len()).unwrap_or(0)
+    }
+
+    #[test]
+    fn the_log_starts_over_while_a_writer_keeps_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let path = path.to_str().unwrap();
+        let w = rusqlite::Connection::open(path).unwrap();
+        w.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").unwrap();
+        w.execute_batch(NO_AUTO_CHECKPOINT).unwrap();
+        w.execute_batch("CREATE TABLE t (v TEXT)").unwrap();
+        // A quick pace, so that the test writes little: restart past 1 MB.
+        let pace = Pace { every: Duration::from_millis(10), restart_frames: 256 };
+        let cp = Checkpointer::start_paced(path, pace).unwrap();
+        let rewind = cp.rewind();
+        // Commits of a page each, without a pause, until 64 times the restart threshold went through the log: a
+        // passive checkpoint alone never finds the log wholly copied when the writer begins, so the log would hold
+        // all of it.
+        let limit = pace.restart_frames as u64 * 4096;
+        let (mut written, mut largest, mut i) = (0u64, 0u64, 0u64);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while written < 64 * limit && std::time::Instant::now() < deadline {
+            w.execute("INSERT INTO t VALUES (?1)", [format!("{i:04000}")]).unwrap();
+            rewind.after_commit(&w);
+            written += 4096;
+            i += 1;
+            if i % 256 == 0 {
+                largest = largest.max(wal_len(dir.path()));
+            }
+        }
+        assert!(written >= 64 * limit, "wrote only {written} bytes in a minute");
+        // Started over every few MB (more than the threshold: a row takes more than one page, and the writer is
+        // asked only after the thread's pass); without, the log holds at least what was written.
+        assert!(
+            largest < written * 3 / 4,
+            "the log reached {largest} bytes for {written} written: it never started over"
+        );
+        let db_len = std::fs::metadata(path).unwrap().len();
+        assert!(db_len > limit, "the checkpoints copied the log into the database file ({db_len} bytes)");
+        let n: i64 = w.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(u64::try_from(n).unwrap(), i);
+        cp.stop();
+    }
+
+    #[test]
+    fn the_thread_checkpoints_and_the_log_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let path = path.to_str().unwrap();
+        let w = rusqlite::Connection::open(path).unwrap();
+        w.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").unwrap();
+        w.execute_batch(NO_AUTO_CHECKPOINT).unwrap();
+        w.execute_batch("CREATE TABLE t (v TEXT)").unwrap();
+        let rows = |from: usize| {
+            for i in from..from + 5000 {
+                w.execute("INSERT INTO t VALUES (?1)", [format!("{i:04000}")]).unwrap();
+            }
+        };
+        // 5000 commits of a page each: past SQLite's own threshold of 1000 pages (off).
+        rows(0);
+        let db_len = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let first = wal_len(dir.path());
+        assert!(first > 5000 * 4096, "the log holds every commit: no checkpoint ran");
+        assert!(db_len() < 100 * 4096, "nothing reached the database file yet");
+        let cp = Checkpointer::start(path).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while db_len() < 5000 * 4000 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(db_len() >= 5000 * 4000, "the checkpoint thread copied the log into the database file");
+        std::thread::sleep(PACE.every * 3);
+        // The next writer starts the log over instead of appending to it.
+        rows(5000);
+        let second = wal_len(dir.path());
+        assert!(second < first + first / 5, "the log grew from {first} to {second} bytes: it did not start over");
+        let reader = rusqlite::Connection::open(path).unwrap();
+        let n: i64 = reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 10000);
+        cp.stop();
+    }
+}
