@@ -284,6 +284,7 @@ fn submission(
     }
     // Inserted as it ends up: submitted, or already answered.
     w.insert = Some(row_of(&a, &who.id)?);
+    w.answer = Some((a, Vec::new()));
     Ok(w)
 }
 
@@ -302,6 +303,10 @@ struct Writes {
     history: Vec<HistoryRow>,
     /// Appended together at the end, in the order of the changes.
     events: Vec<(Actor, AuditEvent)>,
+    /// The application as the transaction leaves it, with the history lines it had before (read with the row the
+    /// guarded update checks, so complete if the update succeeds): the view is made of these and the rows written
+    /// instead of reading them back while the single writer is held. `None`: read back.
+    answer: Option<(Application, Vec<HistoryRow>)>,
 }
 
 impl Writes {
@@ -314,6 +319,7 @@ impl Writes {
             update: None,
             history: Vec::new(),
             events: Vec::new(),
+            answer: None,
         }
     }
 
@@ -367,6 +373,10 @@ fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: Writes) -> Result<Applicatio
         tx.insert_history(h)?;
     }
     crate::audit::record_all_lite(tx, p, w.events)?;
+    if let Some((a, mut history)) = w.answer {
+        history.extend(w.history);
+        return view_of(a, w.grant, history);
+    }
     let row = tx.get_application(&w.id)?.ok_or_else(not_found)?;
     let grant = tx.grant_of_application(&w.id)?;
     let history = tx.history(&w.id)?;
@@ -519,8 +529,9 @@ pub async fn approve(p: &Platform, who: &Principal, id: &str, input: &Conditions
     let now = p.now();
     let mut c = p.store.reader().await?;
     let row = store::get_application(&mut c, id).await?.ok_or_else(not_found)?;
-    drop(c);
     let mut a = for_provider(who, &row)?;
+    let prior = store::history(&mut c, id).await?;
+    drop(c);
     let next = rules::application_next(a.status, a.is_final, AppAction::Approve).map_err(conflict)?;
     if super::published_cached(p, &a.resource).await?.is_none() {
         return Err(no_longer_published());
@@ -539,6 +550,7 @@ pub async fn approve(p: &Platform, who: &Principal, id: &str, input: &Conditions
     w.history.push(h);
     // Both events at the end, in the order of the changes: grant.create, then application.approve.
     w.events = vec![(actor.clone(), grant_event), (actor, approve_event)];
+    w.answer = Some((a, prior));
     write(p, who, w).await
 }
 
