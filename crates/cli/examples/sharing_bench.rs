@@ -28,31 +28,49 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-async fn run<F, Fut>(concurrency: usize, seconds: u64, f: F) -> anyhow::Result<Vec<Duration>>
+/// Runs `f` in a loop on `concurrency` tasks for `seconds`; each call returns the durations of its steps. Answers
+/// the sorted durations of the whole calls and, per step, of the steps.
+async fn run<F, Fut>(concurrency: usize, seconds: u64, f: F) -> anyhow::Result<(Vec<Duration>, Vec<Vec<Duration>>)>
 where
     F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<Duration>>> + Send,
 {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let f = f.clone();
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
+            let (mut lat, mut steps) = (Vec::new(), Vec::<Vec<Duration>>::new());
             while Instant::now() < deadline {
                 let t = Instant::now();
-                f().await?;
+                let each = f().await?;
                 lat.push(t.elapsed());
+                for (i, d) in each.into_iter().enumerate() {
+                    if steps.len() <= i {
+                        steps.push(Vec::new());
+                    }
+                    steps[i].push(d);
+                }
             }
-            Ok::<_, anyhow::Error>(lat)
+            Ok::<_, anyhow::Error>((lat, steps))
         }));
     }
-    let mut all = Vec::new();
+    let (mut all, mut all_steps) = (Vec::new(), Vec::<Vec<Duration>>::new());
     for t in tasks {
-        all.extend(t.await??);
+        let (lat, steps) = t.await??;
+        all.extend(lat);
+        for (i, s) in steps.into_iter().enumerate() {
+            if all_steps.len() <= i {
+                all_steps.push(Vec::new());
+            }
+            all_steps[i].extend(s);
+        }
     }
     all.sort();
-    Ok(all)
+    for s in &mut all_steps {
+        s.sort();
+    }
+    Ok((all, all_steps))
 }
 
 fn report(name: &str, lat: &[Duration], seconds: u64) {
@@ -115,31 +133,41 @@ async fn main() -> anyhow::Result<()> {
     let round_trip = move || {
         let (h, b, c, r, body) = (h.clone(), b.clone(), c.clone(), r.clone(), application.clone());
         async move {
+            let t = Instant::now();
             let resp = h.post(format!("{b}/api/v1/applications")).bearer_auth(&c).json(&body).send().await?;
             anyhow::ensure!(resp.status() == 201, "submit: {}", resp.text().await?);
             let app: Value = resp.json().await?;
+            let submitted = t.elapsed();
             let id = app["id"].as_str().unwrap_or_default();
+            let t = Instant::now();
             let resp =
                 h.post(format!("{b}/api/v1/applications/{id}/approve")).bearer_auth(&r).json(&json!({})).send().await?;
             anyhow::ensure!(resp.status() == 200, "approve: {}", resp.text().await?);
-            Ok(())
+            resp.bytes().await?;
+            Ok(vec![submitted, t.elapsed()])
         }
     };
     let (h, b) = (http.clone(), base.clone());
     let floor = move || {
         let (h, b) = (h.clone(), b.clone());
         async move {
+            let mut steps = Vec::new();
             for _ in 0..2 {
+                let t = Instant::now();
                 let resp = h.get(format!("{b}/healthz")).send().await?;
                 anyhow::ensure!(resp.status() == 200);
                 resp.bytes().await?;
+                steps.push(t.elapsed());
             }
-            Ok(())
+            Ok(steps)
         }
     };
-    let base_lat = run(concurrency, seconds, floor).await?;
-    let lat = run(concurrency, seconds, round_trip).await?;
+    let (base_lat, _) = run(concurrency, seconds, floor).await?;
+    let (lat, steps) = run(concurrency, seconds, round_trip).await?;
     report("baseline 2 × GET /healthz", &base_lat, seconds);
     report("submit → approve", &lat, seconds);
+    for (name, s) in ["  of which POST /applications", "  of which POST …/approve"].iter().zip(&steps) {
+        report(name, s, seconds);
+    }
     Ok(())
 }
