@@ -190,8 +190,7 @@ pub fn normalize_identifier(v: &str) -> String {
 
 /// The keyed hash of a subject identifier as stored in the audit log: `<kind>:<hex HMAC-SHA256>`.
 pub fn subject_hash(key: &[u8], kind: SubjectKind, id: &str) -> String {
-    let msg = format!("shuqiao-subject-v1|{}|{}", kind.as_str(), normalize_identifier(id));
-    format!("{}:{}", kind.as_str(), hmac_hex(key, msg.as_bytes()))
+    SubjectHasher::new(key).hash(kind, id)
 }
 
 /// The subject of one value of an item: by the item's name, or by the value passing a code check.
@@ -201,21 +200,64 @@ pub fn subject_of(key: &[u8], item: &str, v: &Value) -> Option<String> {
 
 /// [`subject_of`] with the item's kind worked out once ([`subject_kind_of_item`]) for the many values of a column.
 pub fn subject_of_kind(key: &[u8], item_kind: Option<SubjectKind>, v: &Value) -> Option<String> {
-    let number;
-    let text = match v {
-        Value::String(s) => s.trim(),
-        Value::Number(n) => {
-            number = n.to_string();
-            number.as_str()
-        }
-        _ => return None,
-    };
-    // Only an item named for identifiers, or an 18-character value passing a code check, names a subject.
-    if text.is_empty() || (item_kind.is_none() && text.len() != 18) {
-        return None;
+    SubjectHasher::new(key).of_kind(item_kind, v)
+}
+
+/// [`subject_hash`] and [`subject_of_kind`] with the key's HMAC state prepared once, for the many values of a table
+/// sync's page (preparing it hashes two blocks, 40 % of hashing a subject).
+#[derive(Clone)]
+pub struct SubjectHasher(Option<Hmac<Sha256>>);
+
+impl SubjectHasher {
+    pub fn new(key: &[u8]) -> SubjectHasher {
+        // HMAC accepts keys of any length, so this cannot fail; `None` would only ever come from a bug.
+        SubjectHasher(<Hmac<Sha256> as KeyInit>::new_from_slice(key).ok())
     }
-    let kind = item_kind.or_else(|| subject_kind_of_value(text))?;
-    Some(subject_hash(key, kind, text))
+
+    /// [`subject_hash`].
+    pub fn hash(&self, kind: SubjectKind, id: &str) -> String {
+        let digest = match &self.0 {
+            Some(m) => {
+                let mut m = m.clone();
+                m.update(b"shuqiao-subject-v1|");
+                m.update(kind.as_str().as_bytes());
+                m.update(b"|");
+                m.update(normalize_identifier(id).as_bytes());
+                hex::encode(m.finalize().into_bytes())
+            }
+            None => String::new(),
+        };
+        format!("{}:{digest}", kind.as_str())
+    }
+
+    /// [`subject_of_kind`].
+    pub fn of_kind(&self, item_kind: Option<SubjectKind>, v: &Value) -> Option<String> {
+        let number;
+        let text = match v {
+            // A number not of an identifier item names a subject only as an 18-digit integer (a sign, a point or
+            // an exponent fails both code checks): the others are not written out to be checked.
+            Value::Number(n)
+                if item_kind.is_none()
+                    && !n
+                        .as_u64()
+                        .is_some_and(|u| (100_000_000_000_000_000..1_000_000_000_000_000_000).contains(&u)) =>
+            {
+                return None;
+            }
+            Value::String(s) => s.trim(),
+            Value::Number(n) => {
+                number = n.to_string();
+                number.as_str()
+            }
+            _ => return None,
+        };
+        // Only an item named for identifiers, or an 18-character value passing a code check, names a subject.
+        if text.is_empty() || (item_kind.is_none() && text.len() != 18) {
+            return None;
+        }
+        let kind = item_kind.or_else(|| subject_kind_of_value(text))?;
+        Some(self.hash(kind, text))
+    }
 }
 
 #[cfg(test)]
@@ -302,5 +344,35 @@ mod tests {
         assert!(subject_of(KEY, "统一社会信用代码", &json!("91350100M000100Y43")).unwrap().starts_with("credit_code:"));
         // Never equal to the masking hash of the same value.
         assert!(!h.ends_with(&mask_hash(KEY, "11010519491231002X")));
+    }
+
+    #[test]
+    fn a_prepared_hasher_hashes_as_the_key_does() {
+        let h = SubjectHasher::new(KEY);
+        for id in ["11010519491231002X", " 11010519491231002x", "91350100M000100Y43"] {
+            assert_eq!(h.hash(SubjectKind::IdCard, id), subject_hash(KEY, SubjectKind::IdCard, id));
+            assert_eq!(h.hash(SubjectKind::CreditCode, id), subject_hash(KEY, SubjectKind::CreditCode, id));
+        }
+        // The same keyed hash, computed from scratch: HMAC-SHA256 of the versioned message.
+        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(KEY).unwrap();
+        m.update(b"shuqiao-subject-v1|id_card|11010519491231002X");
+        let expected = format!("id_card:{}", hex::encode(m.finalize().into_bytes()));
+        assert_eq!(h.hash(SubjectKind::IdCard, "11010519491231002x"), expected);
+        assert_ne!(SubjectHasher::new(b"other").hash(SubjectKind::IdCard, "11010519491231002X"), expected);
+    }
+
+    #[test]
+    fn numbers_name_a_subject_as_18_digit_identifiers_only() {
+        let h = SubjectHasher::new(KEY);
+        // An ID number held as a number, in any column, is the same subject as the text.
+        let as_text = h.of_kind(None, &json!("110101199003074514")).unwrap();
+        assert_eq!(h.of_kind(None, &json!(110101199003074514u64)), Some(as_text.clone()));
+        assert_eq!(h.of_kind(Some(SubjectKind::IdCard), &json!(110101199003074514u64)), Some(as_text));
+        // Other numbers are not subjects: a height, a count, a failing check digit, a negative or fractional one.
+        for v in [json!(168.5), json!(42), json!(110101199003074515u64), json!(-11010119900307451i64), json!(1.1e17)] {
+            assert_eq!(h.of_kind(None, &v), None, "{v}");
+        }
+        // In an identifier item, a number is hashed as its text, whatever its length.
+        assert!(h.of_kind(Some(SubjectKind::IdCard), &json!(42)).is_some());
     }
 }

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use shuqiao_domain::FieldError;
 use shuqiao_domain::codes::ResourceCode;
 use shuqiao_domain::entry::{Entry, Mode};
-use shuqiao_domain::masking::{SubjectKind, mask_value, subject_kind_of_item, subject_of_kind};
+use shuqiao_domain::masking::{SubjectHasher, SubjectKind, mask_value, subject_kind_of_item};
 use shuqiao_domain::roles::Role;
 use shuqiao_domain::sharing::{GrantStatus, MaskRule};
 use shuqiao_exchange::{FailCode, Filter, KeyRange, Reply, Request, SyncColumn};
@@ -731,7 +731,7 @@ async fn correction_batch(p: &Platform, mount: &Mount, d: &Data, corr: &Correcti
         let reply = ask(p, &mount.node, req, p.config.node_timeout).await?;
         let rows = checked_rows(reply, &asked, 2, false)?;
         match rows.into_iter().next() {
-            Some(row) => upserts.push(mask_row(d, &item_kinds(d), key, row, &mut subjects)),
+            Some(row) => upserts.push(mask_row(d, &item_kinds(d), (key, &SubjectHasher::new(key)), row, &mut subjects)),
             None => deletes.push(k.clone()),
         }
     }
@@ -1073,7 +1073,7 @@ fn checked_rows(reply: Reply, asked: &[String], limit: u32, change: bool) -> Res
 fn mask_row(
     d: &Data,
     kinds: &[Option<SubjectKind>],
-    key: &[u8],
+    (key, hasher): (&[u8], &SubjectHasher),
     row: Vec<Value>,
     subjects: &mut BTreeSet<String>,
 ) -> Vec<Value> {
@@ -1082,7 +1082,7 @@ fn mask_row(
         .zip(kinds)
         .zip(row)
         .map(|((it, kind), v)| {
-            if let Some(h) = subject_of_kind(key, *kind, &v) {
+            if let Some(h) = hasher.of_kind(*kind, &v) {
                 subjects.insert(h);
             }
             match it.mask {
@@ -1258,9 +1258,10 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             }
             let mut subjects = BTreeSet::new();
             let key = p.subject_key.bytes();
+            let hasher = SubjectHasher::new(key);
             let kinds = item_kinds(&d);
             let upserts: Vec<Vec<Value>> =
-                rows.into_iter().map(|r| mask_row(&d, &kinds, key, r, &mut subjects)).collect();
+                rows.into_iter().map(|r| mask_row(&d, &kinds, (key, &hasher), r, &mut subjects)).collect();
             let batch = Batch {
                 kind: "full".into(),
                 columns: d.items.iter().map(|i| i.item.clone()).collect(),
@@ -1323,6 +1324,7 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 return Ok(Some(Hold::Idle));
             }
             let key = p.subject_key.bytes();
+            let hasher = SubjectHasher::new(key);
             let mut subjects = BTreeSet::new();
             let mut position = None;
             let mut upserts = Vec::with_capacity(rows.len());
@@ -1333,7 +1335,7 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 let mut pos = vec![change.into_iter().next().unwrap_or(Value::Null)];
                 pos.extend(key_of(&d, &r));
                 position = Some(pos);
-                upserts.push(mask_row(&d, &kinds, key, r, &mut subjects));
+                upserts.push(mask_row(&d, &kinds, (key, &hasher), r, &mut subjects));
             }
             let batch = Batch {
                 kind: "changes".into(),
