@@ -31,8 +31,13 @@ struct Pace {
 }
 
 /// The store's pace: every 100 ms; restart past 64 MB of 4 KB pages. The writer stops for its checkpoint (two
-/// syncs: 7–9 ms here) once per this much log, so not too often.
-const PACE: Pace = Pace { every: Duration::from_millis(100), restart_frames: 16384 };
+/// syncs: 7–9 ms here) once per this much log, so not too often. (The store's own tests restart past 1 MB, so that
+/// they need not write much to see it.)
+const PACE: Pace = if cfg!(test) {
+    Pace { every: Duration::from_millis(20), restart_frames: 256 }
+} else {
+    Pace { every: Duration::from_millis(100), restart_frames: 16384 }
+};
 
 /// The handle of the checkpoint thread: it stops when [`Checkpointer::stop`] is called or the last clone of the
 /// store is gone.
@@ -53,15 +58,26 @@ impl Rewind {
     /// frame (the thread was checkpointing too, or a reader still reads old frames). A failure is logged: the log
     /// only grows until the next request.
     pub(crate) fn after_commit(&self, conn: &rusqlite::Connection) {
-        if !self.0.load(Ordering::Acquire) {
+        if !self.wanted() {
             return;
         }
-        let copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok(r.get::<_, i64>(0)? == 0 && r.get::<_, i64>(1)? == r.get::<_, i64>(2)?)
-        });
-        match copied {
-            Ok(false) => {}
-            Ok(true) => self.0.store(false, Ordering::Release),
+        self.settle(
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| e.to_string()),
+        );
+    }
+
+    /// Whether the thread asks for the writer's checkpoint (see [`Rewind::after_commit`]).
+    pub(crate) fn wanted(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// The outcome of the writer's checkpoint, `(busy, frames in the log, frames copied)` as `PRAGMA
+    /// wal_checkpoint` answers: the request stands until every frame was copied.
+    pub(crate) fn settle(&self, outcome: Result<(i64, i64, i64), String>) {
+        match outcome {
+            Ok((busy, log, copied)) if busy != 0 || log != copied => {}
+            Ok(_) => self.0.store(false, Ordering::Release),
             Err(e) => {
                 self.0.store(false, Ordering::Release);
                 tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
@@ -102,14 +118,25 @@ impl Checkpointer {
     }
 }
 
+/// Passes the thread leaves to the writer after asking it to checkpoint, at most: a store whose writes stopped (or
+/// go through no connection that answers the request) is checkpointed by the thread again after a second.
+const WAIT_FOR_WRITER: u32 = 10;
+
 fn run(path: &str, stopped: &mpsc::Receiver<()>, rewind: &Rewind, pace: Pace) {
     let mut conn: Option<rusqlite::Connection> = None;
     let mut failing = false;
+    let mut waited = 0;
     loop {
         match stopped.recv_timeout(pace.every) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
+        if rewind.wanted() && waited < WAIT_FOR_WRITER {
+            // The writer's turn: a checkpoint here would only make its own find the log busy.
+            waited += 1;
+            continue;
+        }
+        waited = 0;
         let outcome = match &conn {
             Some(c) => checkpoint(c, rewind, pace.restart_frames),
             None => open(path).and_then(|c| checkpoint(conn.insert(c), rewind, pace.restart_frames)),
@@ -142,10 +169,6 @@ fn open(path: &str) -> rusqlite::Result<rusqlite::Connection> {
 /// A passive checkpoint: copies what the log holds beyond what readers still need into the database file; asks the
 /// writer to let the log start over if it has grown past `restart_frames`.
 fn checkpoint(c: &rusqlite::Connection, rewind: &Rewind, restart_frames: i64) -> rusqlite::Result<()> {
-    if rewind.0.load(Ordering::Acquire) {
-        // The writer's turn: a checkpoint here would only make its own find the log busy.
-        return Ok(());
-    }
     let frames: i64 = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?;
     if frames >= restart_frames {
         rewind.0.store(true, Ordering::Release);
@@ -238,5 +261,37 @@ mod tests {
         let n: i64 = reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 10000);
         cp.stop();
+    }
+
+    #[tokio::test]
+    async fn a_store_written_through_sqlx_lets_its_log_start_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query("CREATE TABLE t (v TEXT)").execute(&mut *tx).await.unwrap();
+        crate::commit_append(tx).await.unwrap();
+        let wal = || std::fs::metadata(dir.path().join("shuqiao.db-wal")).map(|m| m.len()).unwrap_or(0);
+        let limit = PACE.restart_frames as u64 * 4096;
+        let (mut written, mut largest, mut i) = (0u64, 0u64, 0u64);
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while written < 64 * limit && std::time::Instant::now() < deadline {
+            let mut tx = store.begin().await.unwrap();
+            sqlx::query("INSERT INTO t VALUES ($1)").bind(format!("{i:04000}")).execute(&mut *tx).await.unwrap();
+            crate::commit_append(tx).await.unwrap();
+            written += 4096;
+            i += 1;
+            if i % 64 == 0 {
+                largest = largest.max(wal());
+            }
+        }
+        assert!(written >= 64 * limit, "wrote only {written} bytes in two minutes");
+        assert!(
+            largest < written * 3 / 4,
+            "the log reached {largest} bytes for {written} written: it never started over"
+        );
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut *store.reader().await.unwrap()).await.unwrap();
+        assert_eq!(u64::try_from(n).unwrap(), i);
+        store.close().await;
     }
 }

@@ -133,7 +133,24 @@ impl Store {
                         })
                     })
                 };
-                let write = opts().max_connections(1).connect(url).await?;
+                // Writes through sqlx answer the checkpoint thread's request too, when their connection returns.
+                let rewind = checkpointer.rewind();
+                let write = opts()
+                    .max_connections(1)
+                    .after_release(move |conn, _| {
+                        let rewind = rewind.clone();
+                        Box::pin(async move {
+                            if rewind.wanted() {
+                                let outcome = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+                                    .fetch_one(&mut *conn)
+                                    .await;
+                                rewind.settle(outcome.map_err(|e| e.to_string()));
+                            }
+                            Ok(true)
+                        })
+                    })
+                    .connect(url)
+                    .await?;
                 let read = opts().max_connections(4).min_connections(0).connect(url).await?;
                 let appender: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>> = Default::default();
                 let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
