@@ -116,11 +116,11 @@ impl Store {
         };
         let store = match backend {
             Backend::Sqlite => {
-                // A SQLite connection does not go stale: no `ping` (a hand-off to the driver's thread and back) on
-                // every acquire.
                 // Checkpoints run on a thread of their own, not in whichever connection commits (see [`checkpoint`]).
                 let checkpointer = checkpoint::Checkpointer::start(audit::sqlite_path(url))
                     .ok_or_else(|| StoreError::Commit("the store's checkpoint thread cannot be started".to_owned()))?;
+                // A SQLite connection does not go stale: no `ping` (a hand-off to the driver's thread and back) on
+                // every acquire.
                 let opts = || {
                     AnyPoolOptions::new().test_before_acquire(false).after_connect(|conn, _| {
                         Box::pin(async move {
