@@ -52,7 +52,7 @@ pub(crate) struct Checkpointer {
 pub(crate) struct Rewind(Arc<AtomicBool>);
 
 impl Rewind {
-    /// On a writing connection right after its commit, while it still holds the store's write lock: if the thread
+    /// On a writing connection after its commit (the group commit's, once its answers are sent): if the thread
     /// asked for it, a passive checkpoint of what was written since the thread's last one, so that the next
     /// transaction starts the log over. Asked again after the next commit if the checkpoint could not copy every
     /// frame (the thread was checkpointing too, or a reader still reads old frames). A failure is logged: the log
@@ -87,8 +87,8 @@ impl Rewind {
 }
 
 impl Checkpointer {
-    /// Starts the thread for the database file at `path`; `None` if no thread can be started (SQLite's own
-    /// checkpoints are then turned back on by the caller).
+    /// Starts the thread for the database file at `path`; `None` if no thread can be started (the store then does
+    /// not open).
     pub(crate) fn start(path: &str) -> Option<Checkpointer> {
         Self::start_paced(path, PACE)
     }

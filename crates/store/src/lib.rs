@@ -126,9 +126,10 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
-                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000; PRAGMA wal_autocheckpoint=0;",
+                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;",
                             )
                             .await?;
+                            conn.execute(checkpoint::NO_AUTO_CHECKPOINT).await?;
                             Ok(())
                         })
                     })

@@ -731,7 +731,7 @@ async fn correction_batch(p: &Platform, mount: &Mount, d: &Data, corr: &Correcti
         let reply = ask(p, &mount.node, req, p.config.node_timeout).await?;
         let rows = checked_rows(reply, &asked, 2, false)?;
         match rows.into_iter().next() {
-            Some(row) => upserts.push(mask_row(d, &item_kinds(d), (key, &SubjectHasher::new(key)), row, &mut subjects)),
+            Some(row) => upserts.push(mask_row(d, &item_kinds(d), key, &SubjectHasher::new(key), row, &mut subjects)),
             None => deletes.push(k.clone()),
         }
     }
@@ -1073,7 +1073,8 @@ fn checked_rows(reply: Reply, asked: &[String], limit: u32, change: bool) -> Res
 fn mask_row(
     d: &Data,
     kinds: &[Option<SubjectKind>],
-    (key, hasher): (&[u8], &SubjectHasher),
+    key: &[u8],
+    hasher: &SubjectHasher,
     row: Vec<Value>,
     subjects: &mut BTreeSet<String>,
 ) -> Vec<Value> {
@@ -1261,7 +1262,7 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             let hasher = SubjectHasher::new(key);
             let kinds = item_kinds(&d);
             let upserts: Vec<Vec<Value>> =
-                rows.into_iter().map(|r| mask_row(&d, &kinds, (key, &hasher), r, &mut subjects)).collect();
+                rows.into_iter().map(|r| mask_row(&d, &kinds, key, &hasher, r, &mut subjects)).collect();
             let batch = Batch {
                 kind: "full".into(),
                 columns: d.items.iter().map(|i| i.item.clone()).collect(),
@@ -1335,7 +1336,7 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 let mut pos = vec![change.into_iter().next().unwrap_or(Value::Null)];
                 pos.extend(key_of(&d, &r));
                 position = Some(pos);
-                upserts.push(mask_row(&d, &kinds, (key, &hasher), r, &mut subjects));
+                upserts.push(mask_row(&d, &kinds, key, &hasher, r, &mut subjects));
             }
             let batch = Batch {
                 kind: "changes".into(),
