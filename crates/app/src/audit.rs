@@ -197,12 +197,19 @@ pub async fn record_all(c: &mut Conn, p: &Platform, events: Vec<(Actor, AuditEve
 pub fn record_all_lite(
     tx: &mut shuqiao_store::LiteTx<'_>,
     p: &Platform,
-    events: Vec<(Actor, AuditEvent)>,
+    events: &[(Actor, AuditEvent)],
 ) -> Result<i64> {
-    let n = i64::try_from(events.len()).map_err(|e| AppError::Internal(e.into()))?;
-    let (first, prev) = tx.advance_head(n)?;
-    let batch = chain(&p.audit, &p.rules, &ts(p.now()), first, prev, events)?;
-    write_lite(tx, &batch)?;
+    let (last, prev) = tx.head()?;
+    let first = last + 1;
+    let batch = chain(&p.audit, &p.rules, &ts(p.now()), first, prev, events.iter().cloned())?;
+    tx.insert_events(&batch.rows)?;
+    tx.insert_subjects(&batch.subjects)?;
+    if let Some(row) = batch.rows.last() {
+        tx.set_head(row.seq, &batch.head)?;
+    }
+    for cp in &batch.checkpoints {
+        tx.insert_checkpoint(cp)?;
+    }
     Ok(first)
 }
 

@@ -83,8 +83,10 @@ pub struct Store {
     write_thread: Option<WriteThread>,
     /// SQLite: the audit writer's synchronous connection, opened at its first use (see [`Store::append_sync`]).
     appender: Option<std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>>,
+    /// SQLite: the idle synchronous read connections of [`Store::read_sync`].
+    readers: Option<std::sync::Arc<std::sync::Mutex<Vec<rusqlite::Connection>>>>,
     /// SQLite: the queue of [`Store::write_sync`]'s group commit.
-    batches: Option<tokio::sync::mpsc::UnboundedSender<SyncJob>>,
+    batches: Option<tokio::sync::mpsc::UnboundedSender<Box<dyn SyncJob>>>,
     /// SQLite: the thread that checkpoints the write-ahead log (see [`checkpoint`]).
     checkpointer: Option<checkpoint::Checkpointer>,
 }
@@ -169,6 +171,7 @@ impl Store {
                     url: url.to_owned(),
                     write_thread: WriteThread::start(),
                     appender: Some(appender),
+                    readers: Some(Default::default()),
                     batches: Some(batches),
                     checkpointer: Some(checkpointer),
                 };
@@ -188,6 +191,7 @@ impl Store {
                     url: url.to_owned(),
                     write_thread: None,
                     appender: None,
+                    readers: None,
                     batches: None,
                     checkpointer: None,
                 }
@@ -254,33 +258,25 @@ impl Store {
 
     /// SQLite: runs `work` — a use case's write transaction (the sharing workflow's hot paths) — on the store's
     /// synchronous connection, on its write thread, with group commit: whatever work has queued up while the
-    /// previous batch ran goes into one SQLite transaction, each inside a savepoint of its own, so that one flush
-    /// of the WAL and one pass over the pages they share serve them all. A `work` that fails is rolled back to its
-    /// savepoint and leaves nothing; the others commit. Its result is answered only once the batch has committed
-    /// (if the commit fails, every work of the batch fails). The durability of the pool's transactions
-    /// (`synchronous=NORMAL`: in WAL mode a commit survives a crash of the process; a power loss may take the
-    /// last commits, never half of one). On the same connection as the audit writer's batches, so neither finds
-    /// the other's pages stale. `None` on PostgreSQL.
+    /// previous batch ran goes into one SQLite transaction, so that one flush of the WAL and one pass over the pages
+    /// they share serve them all. A `work` that fails leaves nothing and the others commit: one that fails before
+    /// changing a row (a check, a guarded update that finds the row changed) is simply not counted; one that fails
+    /// after changing rows makes the batch roll back and run again without it — which is why `work` may run more
+    /// than once and must do the same each time (decide everything before, write in here). No savepoint per work:
+    /// SQLite copies every page a savepoint touches into its journal first, which cost the writer more than any
+    /// statement. Its result is answered only once the batch has committed (if the commit fails, every work of the
+    /// batch fails). The durability of the pool's transactions (`synchronous=NORMAL`: in WAL mode a commit survives
+    /// a crash of the process; a power loss may take the last commits, never half of one). On the same connection
+    /// as the audit writer's batches, so neither finds the other's pages stale. `None` on PostgreSQL.
     pub async fn write_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
     where
-        F: FnOnce(&mut LiteTx<'_>) -> std::result::Result<T, E> + Send + 'static,
+        F: FnMut(&mut LiteTx<'_>) -> std::result::Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let queue = self.batches.as_ref()?;
         let (done, answer) = tokio::sync::oneshot::channel();
-        let job: SyncJob = Box::new(move |tx| {
-            let result = work(tx);
-            let ok = result.is_ok();
-            let reply: Reply = Box::new(move |failed| {
-                let out = match (failed, result) {
-                    (None, r) | (Some(_), r @ Err(_)) => r,
-                    (Some(e), Ok(_)) => Err(E::from(e)),
-                };
-                let _ = done.send(out);
-            });
-            (ok, reply)
-        });
+        let job: Box<dyn SyncJob> = Box::new(Queued { work, result: None, done });
         if queue.send(job).is_err() {
             return Some(Err(StoreError::WriterStopped.into()));
         }
@@ -322,6 +318,34 @@ impl Store {
         result
     }
 
+    /// SQLite: runs `read` — the point reads of a hot path (the application an answer works on) — in place, on the
+    /// calling thread, on one of the store's synchronous read connections: no hand-off to a driver thread and back
+    /// for every statement, as through sqlx (whose SQLite connections each run on a thread of their own). Reads by
+    /// key take microseconds, and in WAL mode a reader does not wait for the writer, so the caller's runtime thread
+    /// is held no longer than that. Each statement reads the committed state when it starts (no transaction around
+    /// them, as on the pool). `None` on PostgreSQL.
+    pub fn read_sync<T>(&self, read: impl FnOnce(&mut LiteTx<'_>) -> Result<T>) -> Option<Result<T>> {
+        let idle = self.readers.as_ref()?;
+        let taken = idle.lock().map_err(|_| StoreError::WriterStopped).map(|mut v| v.pop());
+        let conn = match taken {
+            Ok(Some(conn)) => conn,
+            Ok(None) => match open_reader(audit::sqlite_path(&self.url)) {
+                Ok(conn) => conn,
+                Err(e) => return Some(Err(e)),
+            },
+            Err(e) => return Some(Err(e)),
+        };
+        let out = read(&mut LiteTx { conn: &conn });
+        // Kept for the next read unless it failed (a fresh connection then) or enough are idle already.
+        if out.is_ok()
+            && let Ok(mut v) = idle.lock()
+            && v.len() < MAX_IDLE_READERS
+        {
+            v.push(conn);
+        }
+        Some(out)
+    }
+
     /// A connection for reads outside any transaction.
     pub async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.read.acquire().await?)
@@ -341,11 +365,59 @@ impl Store {
     }
 }
 
-/// A use case's work queued for [`Store::write_sync`]: it runs inside the batch's transaction and tells whether it
-/// succeeded, and how to answer once the batch's fate is known.
-type SyncJob = Box<dyn FnOnce(&mut LiteTx<'_>) -> (bool, Reply) + Send>;
-/// Answers a queued work: `None` once its batch committed, else why the batch failed.
-type Reply = Box<dyn FnOnce(Option<StoreError>) + Send>;
+/// Idle connections [`Store::read_sync`] keeps: one per thread that may read at once (the runtime's).
+const MAX_IDLE_READERS: usize = 8;
+
+/// A synchronous read connection of [`Store::read_sync`]: reads only, and never checkpoints.
+fn open_reader(path: &str) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;")?;
+    conn.execute_batch(checkpoint::NO_AUTO_CHECKPOINT)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// A use case's work queued for [`Store::write_sync`].
+trait SyncJob: Send {
+    /// Runs the work in the batch's transaction (again, if the batch started over); whether it succeeded.
+    fn run(&mut self, tx: &mut LiteTx<'_>) -> bool;
+    /// Answers with the last run's result: `None` once its batch committed, else why the batch failed.
+    fn answer(self: Box<Self>, failed: Option<StoreError>);
+}
+
+struct Queued<F, T, E> {
+    work: F,
+    result: Option<std::result::Result<T, E>>,
+    done: tokio::sync::oneshot::Sender<std::result::Result<T, E>>,
+}
+
+impl<F, T, E> SyncJob for Queued<F, T, E>
+where
+    F: FnMut(&mut LiteTx<'_>) -> std::result::Result<T, E> + Send,
+    T: Send,
+    E: From<StoreError> + Send,
+{
+    fn run(&mut self, tx: &mut LiteTx<'_>) -> bool {
+        let result = (self.work)(tx);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn answer(self: Box<Self>, failed: Option<StoreError>) {
+        let out = match (failed, self.result) {
+            (None, Some(r)) | (Some(_), Some(r @ Err(_))) => r,
+            (Some(e), _) => Err(E::from(e)),
+            // Not run: the batch stopped before it (only when it failed, which is the arm above).
+            (None, None) => Err(E::from(StoreError::WriterStopped)),
+        };
+        let _ = self.done.send(out);
+    }
+}
 
 /// Works per batch at most.
 const MAX_SYNC_BATCH: usize = 256;
@@ -355,7 +427,7 @@ async fn run_batches(
     write: AnyPool,
     slot: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
     path: String,
-    mut queue: tokio::sync::mpsc::UnboundedReceiver<SyncJob>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Box<dyn SyncJob>>,
     rewind: checkpoint::Rewind,
 ) {
     while let Some(first) = queue.recv().await {
@@ -374,13 +446,13 @@ async fn run_batches(
                 continue;
             }
         };
-        let replies = match slot.lock() {
-            Ok(mut guard) => run_batch(&mut guard, &path, jobs),
-            Err(_) => continue,
+        let failed = match slot.lock() {
+            Ok(mut guard) => run_batch(&mut guard, &path, &mut jobs).err(),
+            Err(_) => Some(StoreError::WriterStopped),
         };
         drop(lock);
-        for (reply, failed) in replies {
-            reply(failed);
+        for job in jobs {
+            job.answer(failed.as_ref().map(|e| StoreError::Commit(e.to_string())));
         }
         // After the answers: the batch's requests do not wait for the checkpoint.
         if let Ok(guard) = slot.lock()
@@ -391,39 +463,45 @@ async fn run_batches(
     }
 }
 
-/// One batch of [`run_batches`]: the replies to send, each with the batch's failure if it failed.
-fn run_batch(
-    slot: &mut Option<rusqlite::Connection>,
-    path: &str,
-    jobs: Vec<SyncJob>,
-) -> Vec<(Reply, Option<StoreError>)> {
-    let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+/// One batch of [`run_batches`], committed; `Err` if it could not be (every work then fails with it). A work that
+/// fails after changing rows is left out and the batch runs again from the start without it.
+fn run_batch(slot: &mut Option<rusqlite::Connection>, path: &str, jobs: &mut [Box<dyn SyncJob>]) -> Result<()> {
     let outcome = (|| -> Result<()> {
         let conn = match &mut *slot {
             Some(conn) => conn,
             empty @ None => empty.insert(audit::open_appender(path)?),
         };
         run(conn, "PRAGMA synchronous=NORMAL")?;
-        run(conn, "BEGIN IMMEDIATE")?;
-        for job in jobs {
-            run(conn, "SAVEPOINT work")?;
-            let (ok, reply) = job(&mut LiteTx { conn });
-            replies.push(reply);
-            if !ok {
-                run(conn, "ROLLBACK TO work")?;
+        let mut left_out = vec![false; jobs.len()];
+        'batch: loop {
+            run(conn, "BEGIN IMMEDIATE")?;
+            for (i, job) in jobs.iter_mut().enumerate() {
+                if left_out[i] {
+                    continue;
+                }
+                let before = conn.total_changes();
+                if job.run(&mut LiteTx { conn }) {
+                    continue;
+                }
+                if conn.is_autocommit() {
+                    // SQLite rolled the whole transaction back itself (an I/O error, a full disk).
+                    return Err(StoreError::Commit("the write transaction was rolled back".into()));
+                }
+                if conn.total_changes() != before {
+                    run(conn, "ROLLBACK")?;
+                    left_out[i] = true;
+                    continue 'batch;
+                }
             }
-            run(conn, "RELEASE work")?;
+            run(conn, "COMMIT")?;
+            return Ok(());
         }
-        run(conn, "COMMIT")?;
-        Ok(())
     })();
-    let failed = outcome.err().map(|e| e.to_string());
-    if failed.is_some() {
-        // Closing the connection rolls back whatever the failed batch left open (works not yet run are dropped,
-        // which answers them too); the next batch opens a fresh one.
+    if outcome.is_err() {
+        // Closing the connection rolls back whatever the failed batch left open; the next batch opens a fresh one.
         *slot = None;
     }
-    replies.into_iter().map(|r| (r, failed.as_ref().map(|m| StoreError::Commit(m.clone())))).collect()
+    outcome
 }
 
 /// Runs one statement that returns no rows through the connection's statement cache: the transaction control of

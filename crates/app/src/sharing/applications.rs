@@ -305,7 +305,7 @@ struct Writes {
     events: Vec<(Actor, AuditEvent)>,
     /// The application as the transaction leaves it, with the history lines it had before (read with the row the
     /// guarded update checks, so complete if the update succeeds): the view is made of these and the rows written
-    /// instead of reading them back while the single writer is held. `None`: read back.
+    /// instead of reading them back. `None`: read back after the commit.
     answer: Option<(Application, Vec<HistoryRow>)>,
 }
 
@@ -330,38 +330,42 @@ impl Writes {
 }
 
 /// Runs `w` in one write transaction and answers with the application's view as committed. On SQLite the
-/// transaction and the reads of the view run in place on the store's synchronous connection, on its write thread,
-/// group-committed with whatever other such work queued up meanwhile (no hand-off to a driver thread per statement
-/// while the single writer is held, one flush for many); on PostgreSQL through sqlx.
-async fn write(p: &Platform, who: &Principal, w: Writes) -> Result<ApplicationView> {
+/// transaction runs in place on the store's synchronous connection, on its write thread, group-committed with
+/// whatever other such work queued up meanwhile (no hand-off to a driver thread per statement while the single
+/// writer is held, one flush for many), and the view is made of what was written; on PostgreSQL through sqlx,
+/// and the view is read back after the commit.
+async fn write(p: &Platform, who: &Principal, mut w: Writes) -> Result<ApplicationView> {
     let kinds = w.changes();
+    let id = w.id.clone();
     let p2 = p.clone();
     if p.store.backend() == Backend::Sqlite {
-        let view =
-            p.store.write_sync(move |tx| write_lite(tx, &p2, w)).await.ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("the SQLite store has no synchronous connection"))
-            })??;
+        // The view is made of what is written, after the commit and off the single writer.
+        let answer = w.answer.take().map(|(a, mut history)| {
+            history.extend(w.history.iter().cloned());
+            (a, w.grant.clone(), history)
+        });
+        p.store
+            .write_sync(move |tx| write_lite(tx, &p2, &w))
+            .await
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the SQLite store has no synchronous connection")))??;
         shuqiao_store::changed(kinds);
-        return Ok(view);
+        return match answer {
+            Some((a, grant, history)) => view_of(a, grant, history),
+            None => get(p, who, &id).await,
+        };
     }
-    let id = w.id.clone();
     p.store.on_writer(move || async move { write_pooled(&p2, w).await }).await??;
     shuqiao_store::changed(kinds);
     get(p, who, &id).await
 }
 
-/// [`write`] on the store's synchronous SQLite connection, with the view read back in the same transaction.
-fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: Writes) -> Result<ApplicationView> {
+/// [`write`] on the store's synchronous SQLite connection. Runs again from the start if its batch starts over, so
+/// it only writes what was decided before; whatever can stop it is checked before its first write.
+fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: &Writes) -> Result<()> {
     if let Some((code, version)) = &w.entry_still
         && tx.published_version(code)? != Some(i64::from(*version))
     {
         return Err(changed_meanwhile());
-    }
-    if let Some(row) = &w.insert {
-        tx.insert_application(row)?;
-    }
-    if let Some(g) = &w.grant {
-        tx.insert_grant(g)?;
     }
     if let Some((new, old)) = &w.update
         && !tx.update_application_if_current(new, &old.status, &old.data, &new.resource)?
@@ -369,18 +373,17 @@ fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: Writes) -> Result<Applicatio
         let published = tx.published_version(&new.resource)?.is_some();
         return Err(if published { changed_meanwhile() } else { no_longer_published() });
     }
+    if let Some(row) = &w.insert {
+        tx.insert_application(row)?;
+    }
+    if let Some(g) = &w.grant {
+        tx.insert_grant(g)?;
+    }
     for h in &w.history {
         tx.insert_history(h)?;
     }
-    crate::audit::record_all_lite(tx, p, w.events)?;
-    if let Some((a, mut history)) = w.answer {
-        history.extend(w.history);
-        return view_of(a, w.grant, history);
-    }
-    let row = tx.get_application(&w.id)?.ok_or_else(not_found)?;
-    let grant = tx.grant_of_application(&w.id)?;
-    let history = tx.history(&w.id)?;
-    view_of(parse(&row)?, grant, history)
+    crate::audit::record_all_lite(tx, p, &w.events)?;
+    Ok(())
 }
 
 /// [`write`] through sqlx (PostgreSQL).
@@ -527,11 +530,15 @@ async fn approve_in(
 /// re-checks that the application is still as read and the entry still published (else 409, nothing written).
 pub async fn approve(p: &Platform, who: &Principal, id: &str, input: &ConditionsInput) -> Result<ApplicationView> {
     let now = p.now();
-    let mut c = p.store.reader().await?;
-    let row = store::get_application(&mut c, id).await?.ok_or_else(not_found)?;
+    let (row, prior) = match p.store.read_sync(|tx| Ok((tx.get_application(id)?, tx.history(id)?))) {
+        Some(read) => read?,
+        None => {
+            let mut c = p.store.reader().await?;
+            (store::get_application(&mut c, id).await?, store::history(&mut c, id).await?)
+        }
+    };
+    let row = row.ok_or_else(not_found)?;
     let mut a = for_provider(who, &row)?;
-    let prior = store::history(&mut c, id).await?;
-    drop(c);
     let next = rules::application_next(a.status, a.is_final, AppAction::Approve).map_err(conflict)?;
     if super::published_cached(p, &a.resource).await?.is_none() {
         return Err(no_longer_published());

@@ -310,6 +310,22 @@ impl crate::LiteTx<'_> {
         Ok(())
     }
 
+    /// The head `(seq, hash)`. Inside the write transaction of the store's single writer nothing moves it
+    /// meanwhile, so an append reads it, chains its events and moves it once ([`crate::LiteTx::set_head`]) instead
+    /// of advancing it first and setting its hash after.
+    pub fn head(&mut self) -> Result<(i64, String)> {
+        let mut stmt = self.conn.prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?;
+        Ok(stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    /// Moves the head to the event `seq` whose hash is `hash`.
+    pub fn set_head(&mut self, seq: i64, hash: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")?
+            .execute(rusqlite::params![seq, hash])?;
+        Ok(())
+    }
+
     pub fn insert_checkpoint(&mut self, cp: &CheckpointRow) -> Result<()> {
         self.conn
             .prepare_cached(
