@@ -258,16 +258,13 @@ impl Store {
 
     /// SQLite: runs `work` — a use case's write transaction (the sharing workflow's hot paths) — on the store's
     /// synchronous connection, on its write thread, with group commit: whatever work has queued up while the
-    /// previous batch ran goes into one SQLite transaction, so that one flush of the WAL and one pass over the pages
-    /// they share serve them all. A `work` that fails leaves nothing and the others commit: one that fails before
-    /// changing a row (a check, a guarded update that finds the row changed) is simply not counted; one that fails
-    /// after changing rows makes the batch roll back and run again without it — which is why `work` may run more
-    /// than once and must do the same each time (decide everything before, write in here). No savepoint per work:
-    /// SQLite copies every page a savepoint touches into its journal first, which cost the writer more than any
-    /// statement. Its result is answered only once the batch has committed (if the commit fails, every work of the
-    /// batch fails). The durability of the pool's transactions (`synchronous=NORMAL`: in WAL mode a commit survives
-    /// a crash of the process; a power loss may take the last commits, never half of one). On the same connection
-    /// as the audit writer's batches, so neither finds the other's pages stale. `None` on PostgreSQL.
+    /// previous batch ran goes into one SQLite transaction, each inside a savepoint of its own, so that one flush
+    /// of the WAL and one pass over the pages they share serve them all. A `work` that fails is rolled back to its
+    /// savepoint and leaves nothing; the others commit. Its result is answered only once the batch has committed
+    /// (if the commit fails, every work of the batch fails). The durability of the pool's transactions
+    /// (`synchronous=NORMAL`: in WAL mode a commit survives a crash of the process; a power loss may take the
+    /// last commits, never half of one). On the same connection as the audit writer's batches, so neither finds
+    /// the other's pages stale. `None` on PostgreSQL.
     pub async fn write_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
     where
         F: FnMut(&mut LiteTx<'_>) -> std::result::Result<T, E> + Send + 'static,
@@ -375,7 +372,8 @@ fn open_reader(path: &str) -> Result<rusqlite::Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;")?;
+    // A WAL reader waits only in rare cases (a log being recovered); then a runtime thread waits, so not for long.
+    conn.execute_batch("PRAGMA query_only=ON; PRAGMA busy_timeout=1000; PRAGMA cache_size=-8000;")?;
     conn.execute_batch(checkpoint::NO_AUTO_CHECKPOINT)?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
@@ -383,9 +381,9 @@ fn open_reader(path: &str) -> Result<rusqlite::Connection> {
 
 /// A use case's work queued for [`Store::write_sync`].
 trait SyncJob: Send {
-    /// Runs the work in the batch's transaction (again, if the batch started over); whether it succeeded.
+    /// Runs the work in the batch's transaction; whether it succeeded.
     fn run(&mut self, tx: &mut LiteTx<'_>) -> bool;
-    /// Answers with the last run's result: `None` once its batch committed, else why the batch failed.
+    /// Answers with the run's result: `None` once its batch committed, else why the batch failed.
     fn answer(self: Box<Self>, failed: Option<StoreError>);
 }
 
@@ -463,8 +461,8 @@ async fn run_batches(
     }
 }
 
-/// One batch of [`run_batches`], committed; `Err` if it could not be (every work then fails with it). A work that
-/// fails after changing rows is left out and the batch runs again from the start without it.
+/// One batch of [`run_batches`], committed; `Err` if it could not be (every work then fails with it). Each work runs
+/// inside a savepoint of its own: one that fails is rolled back to it and leaves nothing.
 fn run_batch(slot: &mut Option<rusqlite::Connection>, path: &str, jobs: &mut [Box<dyn SyncJob>]) -> Result<()> {
     let outcome = (|| -> Result<()> {
         let conn = match &mut *slot {
@@ -472,30 +470,22 @@ fn run_batch(slot: &mut Option<rusqlite::Connection>, path: &str, jobs: &mut [Bo
             empty @ None => empty.insert(audit::open_appender(path)?),
         };
         run(conn, "PRAGMA synchronous=NORMAL")?;
-        let mut left_out = vec![false; jobs.len()];
-        'batch: loop {
-            run(conn, "BEGIN IMMEDIATE")?;
-            for (i, job) in jobs.iter_mut().enumerate() {
-                if left_out[i] {
-                    continue;
-                }
-                let before = conn.total_changes();
-                if job.run(&mut LiteTx { conn }) {
-                    continue;
-                }
-                if conn.is_autocommit() {
-                    // SQLite rolled the whole transaction back itself (an I/O error, a full disk).
-                    return Err(StoreError::Commit("the write transaction was rolled back".into()));
-                }
-                if conn.total_changes() != before {
-                    run(conn, "ROLLBACK")?;
-                    left_out[i] = true;
-                    continue 'batch;
-                }
+        run(conn, "BEGIN IMMEDIATE")?;
+        for job in jobs.iter_mut() {
+            run(conn, "SAVEPOINT work")?;
+            let ok = job.run(&mut LiteTx { conn });
+            if conn.is_autocommit() {
+                // SQLite rolled the whole transaction back itself (an I/O error, a full disk), whether or not the
+                // work saw it: nothing of the batch may be written outside it, so the batch fails.
+                return Err(StoreError::Commit("the write transaction was rolled back".into()));
             }
-            run(conn, "COMMIT")?;
-            return Ok(());
+            if !ok {
+                run(conn, "ROLLBACK TO work")?;
+            }
+            run(conn, "RELEASE work")?;
         }
+        run(conn, "COMMIT")?;
+        Ok(())
     })();
     if outcome.is_err() {
         // Closing the connection rolls back whatever the failed batch left open; the next batch opens a fresh one.
@@ -738,6 +728,66 @@ mod tests {
                 assert!(pieces.iter().filter(|p| p.len() == size).count() < 4, "n = {n}, size {size}");
             }
         }
+    }
+
+    /// A batch of works on table `t (k PRIMARY KEY)`: work `i` inserts key `i`, and the ones in `fail_before` fail
+    /// before writing, the one equal to `fail_after` inserts its key and then fails (inserting it again). Runs the
+    /// batch directly (no write thread, so the batch is exactly these works) and returns, per work, how often it ran
+    /// and whether it succeeded, with the keys stored.
+    fn batch_of(n: usize, fail_before: &[usize], fail_after: Option<usize>) -> (Vec<(usize, bool)>, Vec<i64>) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.db");
+        let path = path.to_str().unwrap();
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .unwrap();
+        let runs: Vec<Arc<AtomicUsize>> = (0..n).map(|_| Arc::default()).collect();
+        let mut answers = Vec::new();
+        let mut jobs: Vec<Box<dyn SyncJob>> = Vec::new();
+        for (i, ran) in runs.iter().cloned().enumerate() {
+            let (done, answer) = tokio::sync::oneshot::channel();
+            answers.push(answer);
+            let fails_before = fail_before.contains(&i);
+            let work = move |tx: &mut LiteTx<'_>| -> Result<()> {
+                ran.fetch_add(1, Ordering::SeqCst);
+                if fails_before {
+                    return Err(StoreError::Corrupt("refused before writing".into()));
+                }
+                let k = i64::try_from(i).unwrap();
+                tx.conn.execute("INSERT INTO t (k) VALUES (?1)", [k])?;
+                if fail_after == Some(i) {
+                    tx.conn.execute("INSERT INTO t (k) VALUES (?1)", [k])?;
+                }
+                Ok(())
+            };
+            jobs.push(Box::new(Queued { work, result: None, done }));
+        }
+        let mut slot = None;
+        run_batch(&mut slot, path, &mut jobs).unwrap();
+        for job in jobs {
+            job.answer(None);
+        }
+        let outcome = answers
+            .into_iter()
+            .zip(&runs)
+            .map(|(mut a, ran)| (ran.load(Ordering::SeqCst), matches!(a.try_recv(), Ok(Ok(())))))
+            .collect();
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let mut stmt = conn.prepare("SELECT k FROM t ORDER BY k").unwrap();
+        let keys = stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<Vec<i64>>>().unwrap();
+        (outcome, keys)
+    }
+
+    #[test]
+    fn works_that_fail_leave_nothing_and_the_others_of_their_batch_commit_once() {
+        let (outcome, keys) = batch_of(6, &[1], Some(3));
+        // Every work ran once; 1 failed before writing, 3 after (its first row is rolled back with it); the others
+        // committed.
+        assert_eq!(outcome, [(1, true), (1, false), (1, true), (1, false), (1, true), (1, true)]);
+        assert_eq!(keys, [0, 2, 4, 5]);
     }
 
     #[test]

@@ -794,14 +794,6 @@ mod tests {
     #[tokio::test]
     async fn a_failed_synchronous_write_leaves_nothing_and_the_others_of_its_batch_commit() {
         let (_dir, store) = store_with_departments().await;
-        // Failures before any write: nothing to undo, every work runs once.
-        let runs = queue_failing_works(&store, "b", None).await;
-        assert_eq!(runs, vec![1; 24]);
-        // A failure after writing: its batch starts over without it (the others before it in the batch run twice,
-        // and still commit once); it is not run again.
-        let runs = queue_failing_works(&store, "c", Some(13)).await;
-        assert_eq!(runs[13], 1, "a work left out is not run again");
-        assert!(runs.iter().all(|&n| n == 1 || n == 2), "{runs:?}");
         // Queued together, so that they share batches: every third fails half-way (its second insert repeats the
         // primary key) and must leave nothing; the others must all be there, each with its history line.
         let works: Vec<_> = (0..60)
@@ -843,63 +835,6 @@ mod tests {
                 assert_eq!(lines.len(), 1, "{id}");
             }
         }
-    }
-
-    /// Queues 24 works together (they share batches) whose ids start with `prefix`: every fourth fails before it
-    /// writes anything, and the one with i == `late` (if any) fails after writing. Checks each answer and what is
-    /// stored, and returns how many times each work ran.
-    async fn queue_failing_works(store: &crate::Store, prefix: &str, late: Option<usize>) -> Vec<usize> {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let runs: Vec<Arc<AtomicUsize>> = (0..24).map(|_| Arc::new(AtomicUsize::new(0))).collect();
-        let works: Vec<_> = (0..24)
-            .map(|i| {
-                let store = store.clone();
-                let runs = runs[i].clone();
-                let id = format!("{prefix}{i}");
-                tokio::spawn(async move {
-                    store
-                        .write_sync(move |tx| -> Result<()> {
-                            runs.fetch_add(1, Ordering::SeqCst);
-                            if i % 4 == 0 {
-                                return Err(crate::StoreError::Corrupt("refused before writing".into()));
-                            }
-                            tx.insert_application(&app(&id, "submitted", "{}"))?;
-                            tx.insert_history(&line(&id, "submit"))?;
-                            if Some(i) == late {
-                                // Its second insert repeats the primary key.
-                                tx.insert_application(&app(&id, "submitted", "{}"))?;
-                            }
-                            Ok(())
-                        })
-                        .await
-                        .unwrap()
-                })
-            })
-            .collect();
-        for (i, w) in works.into_iter().enumerate() {
-            let result = w.await.unwrap();
-            if Some(i) == late {
-                assert!(matches!(result, Err(crate::StoreError::Lite(_))), "{i}: {result:?}");
-            } else if i % 4 == 0 {
-                assert!(matches!(result, Err(crate::StoreError::Corrupt(_))), "{i}: {result:?}");
-            } else {
-                assert!(result.is_ok(), "{i}: {result:?}");
-            }
-        }
-        let mut c = store.reader().await.unwrap();
-        for i in 0..24 {
-            let id = format!("{prefix}{i}");
-            let row = get_application(&mut c, &id).await.unwrap();
-            let lines = history(&mut c, &id).await.unwrap();
-            if i % 4 == 0 || Some(i) == late {
-                assert_eq!((row, lines.len()), (None, 0), "{id} failed and must leave nothing");
-            } else {
-                assert!(row.is_some(), "{id}");
-                assert_eq!(lines.len(), 1, "{id} committed once, however often it ran");
-            }
-        }
-        runs.iter().map(|r| r.load(Ordering::SeqCst)).collect()
     }
 
     #[test]
