@@ -258,13 +258,16 @@ impl Store {
 
     /// SQLite: runs `work` — a use case's write transaction (the sharing workflow's hot paths) — on the store's
     /// synchronous connection, on its write thread, with group commit: whatever work has queued up while the
-    /// previous batch ran goes into one SQLite transaction, each inside a savepoint of its own, so that one flush
-    /// of the WAL and one pass over the pages they share serve them all. A `work` that fails is rolled back to its
-    /// savepoint and leaves nothing; the others commit. Its result is answered only once the batch has committed
-    /// (if the commit fails, every work of the batch fails). The durability of the pool's transactions
-    /// (`synchronous=NORMAL`: in WAL mode a commit survives a crash of the process; a power loss may take the
-    /// last commits, never half of one). On the same connection as the audit writer's batches, so neither finds
-    /// the other's pages stale. `None` on PostgreSQL.
+    /// previous batch ran goes into one SQLite transaction, so that one flush of the WAL and one pass over the pages
+    /// they share serve them all. A `work` that fails leaves nothing and the others commit: one that fails before
+    /// changing a row (a check, a guarded update that finds the row changed) is simply not counted; one that fails
+    /// after changing rows makes the batch roll back and run again without it — which is why `work` may run more
+    /// than once and must do the same each time (decide everything before, write in here). No savepoint per work:
+    /// SQLite copies every page a savepoint touches into its journal first, which cost the writer more than any
+    /// statement. Its result is answered only once the batch has committed (if the commit fails, every work of the
+    /// batch fails). The durability of the pool's transactions (`synchronous=NORMAL`: in WAL mode a commit survives
+    /// a crash of the process; a power loss may take the last commits, never half of one). On the same connection
+    /// as the audit writer's batches, so neither finds the other's pages stale. `None` on PostgreSQL.
     pub async fn write_sync<T, E, F>(&self, work: F) -> Option<std::result::Result<T, E>>
     where
         F: FnMut(&mut LiteTx<'_>) -> std::result::Result<T, E> + Send + 'static,
@@ -381,9 +384,9 @@ fn open_reader(path: &str) -> Result<rusqlite::Connection> {
 
 /// A use case's work queued for [`Store::write_sync`].
 trait SyncJob: Send {
-    /// Runs the work in the batch's transaction; whether it succeeded.
+    /// Runs the work in the batch's transaction (again, if the batch started over); whether it succeeded.
     fn run(&mut self, tx: &mut LiteTx<'_>) -> bool;
-    /// Answers with the run's result: `None` once its batch committed, else why the batch failed.
+    /// Answers with the last run's result: `None` once its batch committed, else why the batch failed.
     fn answer(self: Box<Self>, failed: Option<StoreError>);
 }
 
@@ -461,8 +464,8 @@ async fn run_batches(
     }
 }
 
-/// One batch of [`run_batches`], committed; `Err` if it could not be (every work then fails with it). Each work runs
-/// inside a savepoint of its own: one that fails is rolled back to it and leaves nothing.
+/// One batch of [`run_batches`], committed; `Err` if it could not be (every work then fails with it). A work that
+/// fails after changing rows is left out and the batch runs again from the start without it.
 fn run_batch(slot: &mut Option<rusqlite::Connection>, path: &str, jobs: &mut [Box<dyn SyncJob>]) -> Result<()> {
     let outcome = (|| -> Result<()> {
         let conn = match &mut *slot {
@@ -470,22 +473,32 @@ fn run_batch(slot: &mut Option<rusqlite::Connection>, path: &str, jobs: &mut [Bo
             empty @ None => empty.insert(audit::open_appender(path)?),
         };
         run(conn, "PRAGMA synchronous=NORMAL")?;
-        run(conn, "BEGIN IMMEDIATE")?;
-        for job in jobs.iter_mut() {
-            run(conn, "SAVEPOINT work")?;
-            let ok = job.run(&mut LiteTx { conn });
-            if conn.is_autocommit() {
-                // SQLite rolled the whole transaction back itself (an I/O error, a full disk), whether or not the
-                // work saw it: nothing of the batch may be written outside it, so the batch fails.
-                return Err(StoreError::Commit("the write transaction was rolled back".into()));
+        let mut left_out = vec![false; jobs.len()];
+        'batch: loop {
+            run(conn, "BEGIN IMMEDIATE")?;
+            for (i, job) in jobs.iter_mut().enumerate() {
+                if left_out[i] {
+                    continue;
+                }
+                let before = conn.total_changes();
+                let ok = job.run(&mut LiteTx { conn });
+                if conn.is_autocommit() {
+                    // SQLite rolled the whole transaction back itself (an I/O error, a full disk), whether or not the
+                    // work saw it: nothing of the batch may be written outside it, so the batch fails.
+                    return Err(StoreError::Commit("the write transaction was rolled back".into()));
+                }
+                if ok {
+                    continue;
+                }
+                if conn.total_changes() != before {
+                    run(conn, "ROLLBACK")?;
+                    left_out[i] = true;
+                    continue 'batch;
+                }
             }
-            if !ok {
-                run(conn, "ROLLBACK TO work")?;
-            }
-            run(conn, "RELEASE work")?;
+            run(conn, "COMMIT")?;
+            return Ok(());
         }
-        run(conn, "COMMIT")?;
-        Ok(())
     })();
     if outcome.is_err() {
         // Closing the connection rolls back whatever the failed batch left open; the next batch opens a fresh one.
@@ -782,11 +795,19 @@ mod tests {
     }
 
     #[test]
-    fn works_that_fail_leave_nothing_and_the_others_of_their_batch_commit_once() {
+    fn a_work_that_fails_before_writing_is_left_behind_and_the_batch_goes_on() {
+        let (outcome, keys) = batch_of(6, &[1, 4], None);
+        // Every work ran once; the two that failed answer their error, the others committed.
+        assert_eq!(outcome, [(1, true), (1, false), (1, true), (1, true), (1, false), (1, true)]);
+        assert_eq!(keys, [0, 2, 3, 5]);
+    }
+
+    #[test]
+    fn a_work_that_fails_after_writing_makes_the_batch_start_over_without_it() {
         let (outcome, keys) = batch_of(6, &[1], Some(3));
-        // Every work ran once; 1 failed before writing, 3 after (its first row is rolled back with it); the others
-        // committed.
-        assert_eq!(outcome, [(1, true), (1, false), (1, true), (1, false), (1, true), (1, true)]);
+        // Works 0 and 2 ran before 3 failed, and again after the rollback; 3 is not run again and leaves nothing;
+        // 4 and 5 ran once; 1 failed before writing both times.
+        assert_eq!(outcome, [(2, true), (2, false), (2, true), (1, false), (1, true), (1, true)]);
         assert_eq!(keys, [0, 2, 4, 5]);
     }
 

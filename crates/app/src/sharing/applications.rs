@@ -359,8 +359,8 @@ async fn write(p: &Platform, who: &Principal, mut w: Writes) -> Result<Applicati
     get(p, who, &id).await
 }
 
-/// [`write`] on the store's synchronous SQLite connection: only writes what was decided before, with whatever
-/// can stop it checked before its first write.
+/// [`write`] on the store's synchronous SQLite connection. Runs again from the start if its batch starts over, so
+/// it only writes what was decided before; whatever can stop it is checked before its first write.
 fn write_lite(tx: &mut LiteTx<'_>, p: &Platform, w: &Writes) -> Result<()> {
     if let Some((code, version)) = &w.entry_still
         && tx.published_version(code)? != Some(i64::from(*version))
