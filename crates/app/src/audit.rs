@@ -202,22 +202,18 @@ pub fn record_all_lite(
     let (last, prev) = tx.head()?;
     let first = last + 1;
     let batch = chain(&p.audit, &p.rules, &ts(p.now()), first, prev, events.iter().cloned())?;
+    write_lite(tx, &batch)?;
+    Ok(first)
+}
+
+/// Writes a chained batch on the store's synchronous SQLite connection (chained from the head read in the same
+/// transaction) and moves the head to its last event, in one update.
+pub(crate) fn write_lite(tx: &mut shuqiao_store::LiteTx<'_>, batch: &Chained) -> shuqiao_store::Result<()> {
     tx.insert_events(&batch.rows)?;
     tx.insert_subjects(&batch.subjects)?;
     if let Some(row) = batch.rows.last() {
         tx.set_head(row.seq, &batch.head)?;
     }
-    for cp in &batch.checkpoints {
-        tx.insert_checkpoint(cp)?;
-    }
-    Ok(first)
-}
-
-/// Writes a chained batch on the store's synchronous SQLite connection (its head already advanced).
-pub(crate) fn write_lite(tx: &mut shuqiao_store::LiteTx<'_>, batch: &Chained) -> shuqiao_store::Result<()> {
-    tx.insert_events(&batch.rows)?;
-    tx.insert_subjects(&batch.subjects)?;
-    tx.set_head_hash(&batch.head)?;
     for cp in &batch.checkpoints {
         tx.insert_checkpoint(cp)?;
     }

@@ -88,10 +88,10 @@ async fn write(store: &Store, keys: &AuditKeys, rules: &RuleSet, jobs: &[Job]) -
     // The batch is answered only once it is on disk: one flush per batch, not per event.
     let on_sqlite = store
         .append_sync(|tx| -> Result<i64> {
-            let (first, prev) = tx.advance_head(n)?;
-            let batch = chain(first, prev)?;
+            let (last, prev) = tx.head()?;
+            let batch = chain(last + 1, prev)?;
             crate::audit::write_lite(tx, &batch)?;
-            Ok(first)
+            Ok(last + 1)
         })
         .await;
     if let Some(result) = on_sqlite {
