@@ -135,6 +135,15 @@ pub enum Request {
         after: Option<Vec<Value>>,
         limit: u32,
     },
+    /// Table sync, provider side: a page of a subscription's first full pass in the table's storage order
+    /// (PostgreSQL `ctid`, SQLite `rowid`) — every row once, without the random reads of key order when the key is
+    /// not the order the rows are stored in. Only `columns`, after the row at `after` (a position from an earlier
+    /// reply; `None`: from the start), at most `limit` (capped by the node's `max_sync_rows`) and fewer only at the
+    /// table's end. The reply's columns are `columns` followed by [`POSITION_COLUMN`], each row's position (text).
+    /// A table with no such order to page by (a MySQL/MariaDB source, a view, a partitioned or inherited
+    /// PostgreSQL table, PostgreSQL before 14, a SQLite table `WITHOUT ROWID`) is answered
+    /// [`FailCode::Unsupported`]: the platform reads it in key order.
+    ScanStored { source: String, table: String, columns: Vec<String>, after: Option<String>, limit: u32 },
     /// Table sync, provider side: rows changed after a position — ordered by `change_column` then `key_columns`,
     /// after `after` = `[change value, key values…]`, at most `limit`. The reply's columns are `columns` followed
     /// by `change_column` (again, even when `columns` has it), whose values give the next position.
@@ -167,6 +176,10 @@ pub enum Request {
         range: Option<KeyRange>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         drop_columns: Vec<String>,
+        /// The upserts are expected to be new to the table (a page of a first full pass in storage order, after
+        /// its first page emptied the table): copied straight in where the target can, upserted if one is not.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        fresh: bool,
     },
     /// Table sync, consumer side: the last batch applied for a subscription (0: none).
     Checkpoint { subscription: String },
@@ -180,6 +193,9 @@ pub struct SyncColumn {
     pub data_type: String,
     pub length: Option<u32>,
 }
+
+/// The name of the position column at the end of a [`Request::ScanStored`] reply.
+pub const POSITION_COLUMN: &str = "_position";
 
 /// Keys `after < key <= upto` in the order of [`Request::Scan`]; a missing bound is open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,6 +261,8 @@ pub enum FailCode {
     UpstreamError,
     TooLarge,
     BadRequest,
+    /// The source cannot do what was asked in this way (see [`Request::ScanStored`]).
+    Unsupported,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

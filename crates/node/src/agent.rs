@@ -85,6 +85,10 @@ impl Node {
                     QueryRequest { table, columns, key_columns, filters: &[], after: after.as_deref(), limit: *limit };
                 self.sources.sync_read(source, &req, None).await
             }
+            Request::ScanStored { source, table, columns, after, limit } => {
+                let req = QueryRequest { table, columns, key_columns: &[], filters: &[], after: None, limit: *limit };
+                self.sources.scan_stored(source, &req, after.as_deref()).await
+            }
             Request::Changes { source, table, columns, key_columns, change_column, after, limit } => {
                 let req =
                     QueryRequest { table, columns, key_columns, filters: &[], after: after.as_deref(), limit: *limit };
@@ -106,8 +110,18 @@ impl Node {
 
     /// The answer to one request taken by value: an `apply` batch's rows are moved into the target, not copied.
     pub async fn handle_owned(&self, request: Request) -> Reply {
-        let Request::Apply { subscription, seq, table, columns, key_columns, upserts, deletes, range, drop_columns } =
-            request
+        let Request::Apply {
+            subscription,
+            seq,
+            table,
+            columns,
+            key_columns,
+            upserts,
+            deletes,
+            range,
+            drop_columns,
+            fresh,
+        } = request
         else {
             return self.handle(&request).await;
         };
@@ -128,8 +142,18 @@ impl Node {
                 }
             }
         }
-        let batch =
-            Batch { subscription, seq, table, columns: cols, key_columns, upserts, deletes, range, drop_columns };
+        let batch = Batch {
+            subscription,
+            seq,
+            table,
+            columns: cols,
+            key_columns,
+            upserts,
+            deletes,
+            range,
+            drop_columns,
+            fresh,
+        };
         match target.apply(&batch).await {
             Ok(Applied::Now(seq)) => Reply::Applied { seq, already: false },
             Ok(Applied::Before(seq)) => Reply::Applied { seq, already: true },

@@ -178,6 +178,11 @@ impl Dialect {
         Some(Statement { sql, binds })
     }
 
+    /// The select list of a plan's columns, each read as [`Dialect::select_statement`] reads it.
+    pub fn select_list(self, plan: &Plan, known: &[ColumnInfo]) -> String {
+        plan.columns.iter().map(|&c| self.select_expr(&known[c])).collect::<Vec<_>>().join(", ")
+    }
+
     /// `SELECT max(change_column) FROM table`, the value presented like the column's values.
     pub fn watermark_statement(self, table: &str, col: &ColumnInfo) -> Statement {
         let expr = self.value_expr(format!("max({})", self.quote(&col.name)), col);

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use shuqiao_exchange::{Column, FailCode, Reply, SourceHealth};
+use shuqiao_exchange::{Column, FailCode, POSITION_COLUMN, Reply, SourceHealth};
 
 use crate::config::{Limits, SourceConfig, redact_url};
 use crate::plan::{ColumnInfo, Fail, Plan, QueryRequest};
@@ -125,6 +125,28 @@ impl Source {
         self.read(&plan, &known).await
     }
 
+    /// A page of a first full pass in the table's storage order (`scan_stored`): the columns, then each row's
+    /// position.
+    pub async fn scan_stored(
+        &self,
+        req: &QueryRequest<'_>,
+        after: Option<&str>,
+        max_sync_rows: u32,
+    ) -> Result<(Vec<String>, Vec<Vec<Value>>), Fail> {
+        let known = self.cached_columns(req.table).await?;
+        let plan = Plan::check(req, &known, max_sync_rows)?;
+        let rows = match &self.kind {
+            Kind::Sql(s) => s.scan_stored(&plan, &known, after).await?,
+            Kind::Sheet(_) => {
+                return Err(Fail::new(FailCode::Unsupported, "a spreadsheet source is read in key order"));
+            }
+            Kind::Broken(e) => return Err(Fail::new(FailCode::SourceUnavailable, e.clone())),
+        };
+        let mut names: Vec<String> = plan.columns.iter().map(|&c| known[c].name.clone()).collect();
+        names.push(POSITION_COLUMN.to_owned());
+        Ok((names, rows))
+    }
+
     async fn read(&self, plan: &Plan, known: &[ColumnInfo]) -> Result<(Vec<String>, Vec<Vec<Value>>), Fail> {
         let rows = match &self.kind {
             Kind::Sql(s) => s.query(plan, known).await?,
@@ -221,6 +243,15 @@ impl Sources {
     /// `scan` (no `change_column`) or `changes`.
     pub async fn sync_read(&self, source: &str, req: &QueryRequest<'_>, change_column: Option<&str>) -> Reply {
         let read = async { self.source(source)?.sync_read(req, change_column, self.max_sync_rows).await };
+        match read.await {
+            Ok((columns, rows)) => Reply::Rows { columns, rows },
+            Err(f) => f.reply(),
+        }
+    }
+
+    /// `scan_stored`: a page in storage order.
+    pub async fn scan_stored(&self, source: &str, req: &QueryRequest<'_>, after: Option<&str>) -> Reply {
+        let read = async { self.source(source)?.scan_stored(req, after, self.max_sync_rows).await };
         match read.await {
             Ok((columns, rows)) => Reply::Rows { columns, rows },
             Err(f) => f.reply(),

@@ -210,6 +210,107 @@ impl SqlSource {
         Ok(present(v, col.category))
     }
 
+    /// A page of a first full pass in storage order (`scan_stored`): the rows as [`SqlSource::query`] presents
+    /// them, each followed by its position (text) — PostgreSQL `ctid` `(block,offset)` through TID range scans
+    /// (14 and later), SQLite's rowid; MySQL/MariaDB (InnoDB stores rows in primary-key order) and tables without
+    /// such an order are [`FailCode::Unsupported`].
+    pub async fn scan_stored(
+        &self,
+        plan: &Plan,
+        known: &[ColumnInfo],
+        after: Option<&str>,
+    ) -> Result<Vec<Vec<Value>>, Fail> {
+        if plan.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let d = self.dialect();
+        let select = d.select_list(plan, known);
+        let table = d.quote_table(&plan.table);
+        let mut rows = match &self.pool {
+            Pool::Postgres(pg) => {
+                let after = after.map(parse_tid).transpose()?;
+                let extent = self.pg_extent(&table).await?;
+                self.within_timeout(pg_stored_page(pg, &select, &table, extent, after, plan.limit)).await?
+            }
+            Pool::Sqlite(lite) => {
+                let after = match after {
+                    None => None,
+                    Some(a) => Some(a.parse::<i64>().map_err(|_| {
+                        Fail::new(FailCode::BadRequest, format!("\"{a}\" is not a position in a SQLite table"))
+                    })?),
+                };
+                let alias = ["rowid", "_rowid_", "oid"]
+                    .into_iter()
+                    .find(|a| !known.iter().any(|c| c.name.eq_ignore_ascii_case(a)))
+                    .ok_or_else(|| unsupported("the table has columns named rowid, _rowid_ and oid"))?;
+                let check = Statement {
+                    sql: "SELECT 1 FROM pragma_table_list WHERE schema = 'main' AND name = ?1 AND type = 'table' \
+                          AND wr = 0"
+                        .into(),
+                    binds: vec![Bind::Text(plan.table.clone())],
+                };
+                if lite.fetch(&check).await?.is_empty() {
+                    return Err(unsupported("not a SQLite table with rowids (a view, or a table WITHOUT ROWID)"));
+                }
+                let mut sql = format!("SELECT {select}, {alias} FROM {table}");
+                let mut binds = Vec::new();
+                if let Some(a) = after {
+                    sql.push_str(&format!(" WHERE {alias} > ?1"));
+                    binds.push(Bind::Int(a));
+                }
+                sql.push_str(&format!(" ORDER BY {alias} LIMIT {}", plan.limit));
+                let mut rows = lite.fetch(&Statement { sql, binds }).await?;
+                for r in &mut rows {
+                    if let Some(Value::Number(n)) = r.last() {
+                        let text = n.to_string();
+                        if let Some(last) = r.last_mut() {
+                            *last = Value::String(text);
+                        }
+                    }
+                }
+                rows
+            }
+            Pool::MySql(_) => {
+                return Err(unsupported("MySQL/MariaDB tables are read in key order (InnoDB stores rows by key)"));
+            }
+        };
+        for row in &mut rows {
+            let n = row.len().saturating_sub(1);
+            for (v, &c) in row[..n].iter_mut().zip(&plan.columns) {
+                *v = present(std::mem::take(v), known[c].category);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Whether a PostgreSQL table can be read in `ctid` order, and its extent.
+    async fn pg_extent(&self, table: &str) -> Result<PgExtent, Fail> {
+        let stmt = Statement {
+            sql: "SELECT CAST(c.relkind AS text), c.relhassubclass, \
+                  CAST(current_setting('server_version_num') AS integer), \
+                  CAST(pg_relation_size(c.oid) / CAST(current_setting('block_size') AS integer) AS bigint), \
+                  CAST(c.reltuples AS float8), CAST(c.relpages AS bigint) \
+                  FROM pg_class c WHERE c.oid = to_regclass($1)"
+                .into(),
+            binds: vec![Bind::Text(table.to_owned())],
+        };
+        let rows = self.fetch(&stmt).await?;
+        let Some(r) = rows.into_iter().next() else {
+            return Err(Fail::new(FailCode::UnknownTable, format!("no table named {table}")));
+        };
+        let int = |i: usize| r.get(i).and_then(Value::as_i64).unwrap_or(0);
+        let kind = r.first().and_then(Value::as_str).unwrap_or_default();
+        if !matches!(kind, "r" | "m") || r.get(1).and_then(Value::as_bool).unwrap_or(true) {
+            return Err(unsupported("not a plain PostgreSQL table (a view, or a partitioned or inherited table)"));
+        }
+        if int(2) < 140_000 {
+            return Err(unsupported("PostgreSQL before 14 has no TID range scans"));
+        }
+        let (tuples, pages) = (r.get(4).and_then(Value::as_f64).unwrap_or(0.0), int(5));
+        let per_block = if tuples > 0.0 && pages > 0 { tuples / pages as f64 } else { 0.0 };
+        Ok(PgExtent { blocks: u64::try_from(int(3)).unwrap_or(0), per_block })
+    }
+
     async fn fetch(&self, stmt: &Statement) -> Result<Vec<Vec<Value>>, Fail> {
         match &self.pool {
             Pool::Sqlite(p) => p.fetch(stmt).await,
@@ -227,6 +328,67 @@ impl SqlSource {
             Ok(Err(e)) => Err(fail_from(&e)),
             Err(_) => Err(timed_out(self.timeout)),
         }
+    }
+}
+
+/// A PostgreSQL table's size in blocks and its rows per block as last analysed (0: unknown).
+#[derive(Debug, Clone, Copy)]
+struct PgExtent {
+    blocks: u64,
+    per_block: f64,
+}
+
+/// A `ctid` as the platform sent it back: `(block,offset)`.
+fn parse_tid(text: &str) -> Result<(u32, u16), Fail> {
+    let bad = || Fail::new(FailCode::BadRequest, format!("\"{text}\" is not a position in a PostgreSQL table"));
+    let inner = text.trim().strip_prefix('(').and_then(|t| t.strip_suffix(')')).ok_or_else(bad)?;
+    let (block, offset) = inner.split_once(',').ok_or_else(bad)?;
+    Ok((block.trim().parse().map_err(|_| bad())?, offset.trim().parse().map_err(|_| bad())?))
+}
+
+fn unsupported(why: &str) -> Fail {
+    Fail::new(FailCode::Unsupported, format!("this table cannot be read in storage order: {why}"))
+}
+
+/// Rows after `after` in `ctid` order, at most `limit`, through windows of blocks sized to hold about `limit`
+/// rows (a TID range scan each, sorted in memory), widened while they come back sparse: fewer than `limit` only
+/// at the table's end. The tuples are the plain TID text `(b,o)` built from numbers, not bound.
+async fn pg_stored_page(
+    pg: &PgPool,
+    select: &str,
+    table: &str,
+    extent: PgExtent,
+    after: Option<(u32, u16)>,
+    limit: u32,
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+    let per_block = if extent.per_block > 0.0 { extent.per_block } else { 32.0 };
+    let mut window = ((f64::from(limit) / per_block) * 1.25).ceil().max(1.0) as u64 + 1;
+    let mut lower = match after {
+        Some((b, o)) => format!("ctid > '({b},{o})'::tid"),
+        None => "ctid >= '(0,0)'::tid".to_owned(),
+    };
+    let mut start = u64::from(after.map_or(0, |(b, _)| b));
+    let mut out: Vec<Vec<Value>> = Vec::new();
+    loop {
+        let remaining = limit as usize - out.len();
+        let end = start.saturating_add(window);
+        // Named, and the order by the table's column: `ORDER BY ctid` would otherwise sort by the select list's
+        // `ctid`, the text.
+        let mut sql = format!("SELECT {select}, CAST(ctid AS text) AS shuqiao_position FROM {table} WHERE {lower}");
+        // The last window is open: rows that went into blocks added since the extent was read come too.
+        let last = end >= extent.blocks || end > u64::from(u32::MAX);
+        if !last {
+            sql.push_str(&format!(" AND ctid < '({end},0)'::tid"));
+        }
+        sql.push_str(&format!(" ORDER BY {table}.ctid LIMIT {remaining}"));
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pg).await?;
+        out.extend(rows.iter().map(|r| (0..r.len()).map(|i| decode_pg(r, i)).collect::<Vec<Value>>()));
+        if last || out.len() >= limit as usize {
+            return Ok(out);
+        }
+        lower = format!("ctid >= '({end},0)'::tid");
+        start = end;
+        window = window.saturating_mul(2);
     }
 }
 

@@ -83,7 +83,7 @@ pub struct SyncItem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
-    /// Reading the whole table in key order.
+    /// Reading the whole table: in key order, or (the first pass, see [`Progress::stored`]) in storage order.
     #[default]
     Full,
     /// Reading the rows changed after a position.
@@ -100,6 +100,18 @@ pub struct Progress {
     pub after: Option<Vec<Value>>,
     /// Full pass: the change column's high-water mark read before the pass began (`None` until read).
     pub watermark: Option<Value>,
+    /// Full pass in the source table's storage order (`scan_stored`) rather than key order: the first pass of a
+    /// subscription with a change column (the rows changed while it ran — some of which it cannot see, or sees
+    /// twice — are read again from the high-water mark on). Its first page empties the target; deletes are
+    /// reconciled by the later passes, in key order.
+    #[serde(default)]
+    pub stored: bool,
+    /// Full pass in storage order: the position of the last row read (`None`: the pass starts at the beginning).
+    #[serde(default)]
+    pub position: Option<String>,
+    /// The provider's node cannot read this table in storage order: every pass is in key order.
+    #[serde(default)]
+    pub key_order: bool,
     pub pass_started_at: Option<String>,
     /// Changes: the last position read, `[change value, key values…]` (or `[change value]`: from that value on).
     pub change_after: Option<Vec<Value>>,
@@ -150,6 +162,9 @@ pub struct Batch {
     pub upserts: Vec<Vec<Value>>,
     pub deletes: Vec<Vec<Value>>,
     pub range: Option<KeyRange>,
+    /// The rows are expected to be new to the target (a page of a pass in storage order after its first).
+    #[serde(default)]
+    pub fresh: bool,
     pub drop_columns: Vec<String>,
     pub subjects: Vec<String>,
     pub read_at: String,
@@ -673,6 +688,8 @@ async fn queue_correction(
             d.progress.after = None;
             d.progress.watermark = None;
             d.progress.pass_started_at = None;
+            d.progress.stored = false;
+            d.progress.position = None;
         } else {
             d.corrections.push(correction.clone());
         }
@@ -741,6 +758,7 @@ async fn correction_batch(p: &Platform, mount: &Mount, d: &Data, corr: &Correcti
         upserts,
         deletes,
         range: None,
+        fresh: false,
         drop_columns: Vec::new(),
         subjects: subjects.into_iter().collect(),
         read_at: ts(p.now()),
@@ -1010,7 +1028,12 @@ async fn update(p: &Platform, id: &str, clear_error: bool, f: impl FnOnce(&mut D
 }
 
 async fn ask(p: &Platform, node: &str, req: Request, timeout: Duration) -> Result<Reply> {
-    match p.nodes.request(node, req, timeout).await {
+    refusal(p.nodes.request(node, req, timeout).await)
+}
+
+/// A provider's reply, its failure as an error.
+fn refusal(reply: std::result::Result<Reply, NodeError>) -> Result<Reply> {
+    match reply {
         Ok(Reply::Failed { code, message }) => {
             let code_s = shuqiao_domain::entry::api_str(&code).unwrap_or_default();
             Err(match code {
@@ -1190,6 +1213,7 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             upserts: Vec::new(),
             deletes: Vec::new(),
             range: None,
+            fresh: false,
             drop_columns: gone.clone(),
             subjects: Vec::new(),
             read_at: ts(p.now()),
@@ -1230,6 +1254,12 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                     prog.watermark = rows.into_iter().next().and_then(|r| r.into_iter().next());
                 }
                 prog.pass_started_at = Some(ts(now));
+                prog.stored = prog.passes == 0 && d.change_column.is_some() && !prog.key_order;
+                prog.position = None;
+            }
+            if prog.stored {
+                let page = StoredPage { asked: &asked, limit, timeout, now };
+                return produce_stored(p, &row, &d, &mount, page, handoff, prefetch, start, prog).await;
             }
             let scan = |after: Option<Vec<Value>>| Request::Scan {
                 source: source.clone(),
@@ -1257,20 +1287,16 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 let key = req.clone();
                 prefetch.put(key, tokio::spawn(async move { ask(&pp, &node, req, timeout).await }));
             }
-            let mut subjects = BTreeSet::new();
-            let key = p.subject_key.bytes();
-            let hasher = SubjectHasher::new(key);
-            let kinds = item_kinds(&d);
-            let upserts: Vec<Vec<Value>> =
-                rows.into_iter().map(|r| mask_row(&d, &kinds, key, &hasher, r, &mut subjects)).collect();
+            let (upserts, subjects) = masked(p, &d, rows);
             let batch = Batch {
                 kind: "full".into(),
                 columns: d.items.iter().map(|i| i.item.clone()).collect(),
                 upserts,
                 deletes: Vec::new(),
                 range: Some(KeyRange { after: prog.after.clone(), upto: upto.clone() }),
+                fresh: false,
                 drop_columns: Vec::new(),
-                subjects: subjects.into_iter().collect(),
+                subjects,
                 read_at: ts(now),
                 reason: None,
             };
@@ -1344,6 +1370,7 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 upserts,
                 deletes: Vec::new(),
                 range: None,
+                fresh: false,
                 drop_columns: Vec::new(),
                 subjects: subjects.into_iter().collect(),
                 read_at: ts(now),
@@ -1357,6 +1384,118 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
             Ok(if caught_up { Some(Hold::Idle) } else { None })
         }
     }
+}
+
+/// What a page of a pass in storage order is read with.
+struct StoredPage<'a> {
+    asked: &'a [String],
+    limit: u32,
+    timeout: Duration,
+    now: time::OffsetDateTime,
+}
+
+/// A page of a full pass in storage order ([`Progress::stored`]): read (the next one while this one is
+/// published), masked and published like a page in key order; its first page empties the target (a key range
+/// open at both ends), the others are copied straight in where the target can. A provider that cannot read the
+/// table so makes the pass start again in key order.
+#[allow(clippy::too_many_arguments)]
+async fn produce_stored(
+    p: &Platform,
+    row: &SubscriptionRow,
+    d: &Data,
+    mount: &Mount,
+    page: StoredPage<'_>,
+    handoff: &Handoff,
+    prefetch: &Prefetch,
+    start: Progress,
+    mut prog: Progress,
+) -> Result<Option<Hold>> {
+    let StoredPage { asked, limit, timeout, now } = page;
+    let (source, table) = mount.table();
+    let scan = |after: Option<String>| Request::ScanStored {
+        source: source.clone(),
+        table: table.clone(),
+        columns: asked.to_vec(),
+        after,
+        limit,
+    };
+    let req = scan(prog.position.clone());
+    let reply = match prefetch.take(&req) {
+        Some(ahead) => ahead.await.map_err(|e| AppError::Internal(e.into()))??,
+        None => p.nodes.request(&mount.node, req, timeout).await.map_err(super::mounts::node_error)?,
+    };
+    if let Reply::Failed { code: FailCode::Unsupported, message } = &reply {
+        tracing::info!(subscription = %row.id, %message, "the provider's table is read in key order");
+        prog.stored = false;
+        prog.position = None;
+        prog.after = None;
+        prog.key_order = true;
+        set_progress(p, &row.id, false, &start, prog).await?;
+        return Ok(None);
+    }
+    let reply = refusal(Ok(reply))?;
+    let mut rows = match checked_rows(reply, asked, limit, true) {
+        Ok(r) => r,
+        Err(e) => return Err(refused_reply(p, row, e).await),
+    };
+    let last_page = rows.len() < limit as usize;
+    let mut position = None;
+    for r in &mut rows {
+        match r.pop() {
+            Some(Value::String(at)) => position = Some(at),
+            _ => {
+                let e =
+                    AppError::BadGateway("节点返回的行缺少位置，已拒绝 (a row without its position; refused)".into());
+                return Err(refused_reply(p, row, e).await);
+            }
+        }
+    }
+    if !last_page {
+        let (pp, node, req) = (p.clone(), mount.node.clone(), scan(position.clone()));
+        let h =
+            tokio::spawn(async move { pp.nodes.request(&node, req, timeout).await.map_err(super::mounts::node_error) });
+        prefetch.put(scan(position.clone()), h);
+    }
+    let (upserts, subjects) = masked(p, d, rows);
+    let first = prog.position.is_none();
+    let batch = Batch {
+        kind: "full".into(),
+        columns: d.items.iter().map(|i| i.item.clone()).collect(),
+        upserts,
+        deletes: Vec::new(),
+        range: first.then_some(KeyRange { after: None, upto: None }),
+        fresh: !first,
+        drop_columns: Vec::new(),
+        subjects,
+        read_at: ts(now),
+        reason: None,
+    };
+    if last_page {
+        prog.passes += 1;
+        prog.stored = false;
+        prog.position = None;
+        prog.after = None;
+        prog.pass_started_at = None;
+        prog.last_full_at = Some(ts(now));
+        prog.caught_up_at = Some(ts(now));
+        prog.phase = Phase::Changes;
+        // From the high-water mark on, inclusive: rows changed during the pass are read again.
+        prog.change_after = prog.watermark.take().filter(|v| !v.is_null()).map(|v| vec![v]);
+    } else {
+        prog.position = position;
+    }
+    publish(p, row, batch, handoff, true, progress_from(start, prog)).await?;
+    Ok(None)
+}
+
+/// Source rows masked per the grant, and the subjects (keyed hashes) they name, in order.
+fn masked(p: &Platform, d: &Data, rows: Vec<Vec<Value>>) -> (Vec<Vec<Value>>, Vec<String>) {
+    let mut subjects = BTreeSet::new();
+    let key = p.subject_key.bytes();
+    let hasher = SubjectHasher::new(key);
+    let kinds = item_kinds(d);
+    let upserts = rows.into_iter().map(|r| mask_row(d, &kinds, key, &hasher, r, &mut subjects)).collect();
+    (upserts, subjects.into_iter().collect())
 }
 
 /// A provider's reply refused (columns not asked for, ragged rows, too many rows): audited, then the error.
@@ -1597,6 +1736,7 @@ async fn send_batch(
         deletes: batch.deletes,
         range: batch.range,
         drop_columns: batch.drop_columns,
+        fresh: batch.fresh,
     };
     let pending = p.nodes.send(&row.node, req, APPLY_TIMEOUT).await.map_err(|e| match consumer_reply(Err(e)) {
         Err(e) => e,

@@ -60,6 +60,9 @@ pub struct Batch {
     pub range: Option<KeyRange>,
     /// Columns to drop from the target table if it has them (items no longer granted); never a key column.
     pub drop_columns: Vec<String>,
+    /// The upserts are expected to be new to the table (see `Request::Apply`): a PostgreSQL target copies them
+    /// straight in, and upserts them if one is not after all.
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,7 +303,7 @@ impl Target {
             c.execute(self.range_delete(b, range)?).await.map_err(unwritable(&b.table))?;
         }
         match c {
-            Conn::Postgres(pg) => postgres::upsert(pg, b, b.range.is_some() || created).await?,
+            Conn::Postgres(pg) => postgres::upsert(pg, b, b.range.is_some() || created || b.fresh).await?,
             Conn::Any(_) => self.upsert(c, b).await?,
         }
         self.delete(c, b).await?;

@@ -3,7 +3,8 @@
 //! A page of a full pass (a key range, whose rows were just deleted) or a table created by this batch cannot
 //! conflict with existing rows, so it is copied straight into the table. If it does conflict after all (an upsert
 //! outside its range whose key exists), the copy is rolled back to a savepoint and the batch takes the other path:
-//! copied into a temporary table, then `INSERT … SELECT … ON CONFLICT (keys) DO UPDATE`.
+//! copied into a temporary table, then `INSERT … SELECT DISTINCT ON (keys) … ON CONFLICT (keys) DO UPDATE` (the
+//! last row of a key that the batch has twice).
 
 use std::fmt::Write as _;
 
@@ -46,9 +47,12 @@ pub(super) async fn upsert(c: &mut PgConnection, b: &Batch, direct: bool) -> Res
         .map(|col| format!("{q} = excluded.{q}", q = d.quote(&col.name)))
         .collect();
     let action = if others.is_empty() { "NOTHING".to_owned() } else { format!("UPDATE SET {}", others.join(", ")) };
+    // A key may come twice in one batch (a page in storage order read in windows, each its own snapshot, can meet a
+    // row before and after it moved): the last copied wins — ON CONFLICT cannot touch a row twice in a statement.
+    let keys = keys.join(", ");
     let sql = format!(
-        "INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE} ON CONFLICT ({}) DO {action}",
-        keys.join(", ")
+        "INSERT INTO {table} ({names}) SELECT DISTINCT ON ({keys}) {names} FROM {STAGE} ORDER BY {keys}, ctid DESC \
+         ON CONFLICT ({keys}) DO {action}"
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await.map_err(unwritable(&b.table))?;
     run(c, &format!("DROP TABLE {STAGE}")).await

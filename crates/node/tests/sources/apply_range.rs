@@ -35,6 +35,7 @@ fn batch(seq: u64, upserts: Value, range: Option<KeyRange>) -> Batch {
         deletes: vec![],
         range,
         drop_columns: vec![],
+        fresh: false,
     }
 }
 
@@ -156,6 +157,7 @@ async fn contract(t: &Target, url: &str) {
         deletes: vec![],
         range,
         drop_columns: vec![],
+        fresh: false,
     };
     let ten: Vec<Value> = (1..=10).map(|i| json!([i, format!("v{i}")])).collect();
     assert_eq!(t.apply(&int(1, Value::Array(ten), None)).await.unwrap(), Applied::Now(1));

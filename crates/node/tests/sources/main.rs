@@ -11,6 +11,7 @@ mod mysql;
 mod ordered_apply;
 mod postgres;
 mod sqlite;
+mod stored;
 mod sync;
 mod target;
 mod throughput;

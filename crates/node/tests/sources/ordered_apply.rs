@@ -30,6 +30,7 @@ fn apply(seq: u64, rows: std::ops::Range<u32>) -> Request {
         deletes: Vec::new(),
         range: None,
         drop_columns: Vec::new(),
+        fresh: false,
     }
 }
 

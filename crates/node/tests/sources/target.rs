@@ -41,6 +41,7 @@ fn batch(seq: u64, upserts: Vec<Vec<Value>>, deletes: Vec<Vec<Value>>) -> Batch 
         deletes,
         range: None,
         drop_columns: vec![],
+        fresh: false,
     }
 }
 
@@ -178,6 +179,7 @@ async fn node_applies_batches_to_its_target() {
         deletes: vec![],
         range: None,
         drop_columns: vec![],
+        fresh: false,
     };
     let node = shuqiao_node::Node::new(config(true), NodeKey::generate().unwrap()).unwrap();
     let r = node.handle(&apply(1, json!([["130102198001010010", "张三"], ["130102198001010029", "李四"]]))).await;

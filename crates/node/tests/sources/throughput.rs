@@ -112,6 +112,7 @@ async fn pg_sync_throughput() {
             deletes: vec![],
             range: Some(KeyRange { after: after.clone(), upto }),
             drop_columns: vec![],
+            fresh: false,
         };
         let t = Instant::now();
         target.apply(&batch).await.unwrap();
@@ -159,6 +160,7 @@ async fn pg_sync_throughput() {
             deletes: vec![],
             range: None,
             drop_columns: vec![],
+            fresh: false,
         };
         let t = Instant::now();
         target.apply(&batch).await.unwrap();
