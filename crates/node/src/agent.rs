@@ -373,7 +373,17 @@ async fn apply_in_order(
 ) {
     while let Some((id, request)) = queue.recv().await {
         let _permit = permits.acquire().await;
-        let reply = node.handle_owned(request).await;
+        // On a task of its own: a batch's transaction runs to its commit or rollback even when this connection
+        // ends (its tasks are aborted). A database connection dropped in the middle of a `COPY` would go back to
+        // the pool out of step with its server, and answer the next statements with the previous ones' results.
+        let applier = node.clone();
+        let reply = match tokio::spawn(async move { applier.handle_owned(request).await }).await {
+            Ok(reply) => reply,
+            Err(e) => Reply::Failed {
+                code: shuqiao_exchange::FailCode::SourceUnavailable,
+                message: format!("applying the batch failed: {e}"),
+            },
+        };
         if tx.send(response(&session, id, &reply)).await.is_err() {
             return;
         }

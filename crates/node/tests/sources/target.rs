@@ -107,6 +107,31 @@ async fn contract(t: Target, read_url: &str) {
     let e = t.apply(&other).await.unwrap_err();
     assert!(e.message.contains("without the subscribed columns xin"), "{}", e.message);
     assert_eq!(t.checkpoint("sub-2").await.unwrap(), 0);
+
+    // Pages of a first pass in storage order (`fresh`): copied straight in where they can be; a key the table
+    // already has, or one the batch has twice (a row met before and after it moved), makes the batch an upsert —
+    // the last row of a key wins — and the target's connections stay usable for the next batches.
+    let fresh = |seq: u64, upserts: Vec<Vec<Value>>| Batch { fresh: true, ..batch(seq, upserts, vec![]) };
+    let pages = [
+        vec![row(800, "甲"), row(0, "重复一"), row(800, "甲二")],
+        vec![row(810, "乙")],
+        vec![row(811, "丙"), row(811, "丙二")],
+        vec![row(812, "丁"), row(810, "乙二")],
+    ];
+    for (i, upserts) in pages.into_iter().enumerate() {
+        let seq = 3 + i as u64;
+        let b = fresh(seq, upserts);
+        assert_eq!(t.apply(&b).await.unwrap(), Applied::Now(seq), "page {seq}");
+        assert_eq!(t.checkpoint("sub-1").await.unwrap(), seq, "after page {seq}");
+        assert_eq!(t.apply(&b).await.unwrap(), Applied::Before(seq), "page {seq} again");
+    }
+    let all = rows(read_url).await;
+    let name = |k: u32| all.iter().find(|(key, _)| *key == format!("1301021980{k:08}")).map(|(_, v)| v.as_str());
+    assert_eq!(
+        [name(0), name(800), name(810), name(811), name(812)],
+        [Some("重复一"), Some("甲二"), Some("乙二"), Some("丙二"), Some("丁")]
+    );
+    assert_eq!(all.len(), 500 - 2 + 1 + 4);
 }
 
 #[tokio::test]

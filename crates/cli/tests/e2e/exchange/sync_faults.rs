@@ -15,7 +15,7 @@ use sqlx::{Connection, Executor, Row};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{NodeProcess, X, start_node, wait_connected};
-use crate::harness::Backend;
+use crate::harness::{Backend, fresh_pg_database};
 
 const PLATFORM_ARGS: [&str; 6] =
     ["--sync-poll-ms", "100", "--sync-full-pass-seconds", "5", "--sync-batch-rows", "5000"];
@@ -174,7 +174,9 @@ enum Faults {
     Cut,
 }
 
-async fn sync_under_faults(faults: Faults, backend: Backend, default_seeds: &str) {
+/// `data`: where the provider's table and the consumer's target live (SQLite files, or PostgreSQL databases —
+/// where the first pass reads in `ctid` order and the writer's updates move rows within and across its pages).
+async fn sync_under_faults(faults: Faults, backend: Backend, data: Backend, default_seeds: &str) {
     let seeds: Vec<u64> = std::env::var("SHUQIAO_FAULT_SEEDS")
         .unwrap_or_else(|_| default_seeds.into())
         .split(',')
@@ -188,31 +190,58 @@ async fn sync_under_faults(faults: Faults, backend: Backend, default_seeds: &str
     // The provider's table: text keys, an increasing version as change column.
     sqlx::any::install_default_drivers();
     let src_path = dir.path().join("source.db");
-    let src = format!("sqlite://{}?mode=rwc", src_path.display());
+    let (src, src_node) = match data {
+        Backend::Sqlite => {
+            (format!("sqlite://{}?mode=rwc", src_path.display()), format!("sqlite://{}", src_path.display()))
+        }
+        Backend::Postgres => {
+            let url = fresh_pg_database().await;
+            (url.clone(), url)
+        }
+    };
     {
         let mut c = sqlx::AnyConnection::connect(&src).await.unwrap();
-        c.execute("PRAGMA journal_mode = WAL").await.unwrap();
+        if data == Backend::Sqlite {
+            c.execute("PRAGMA journal_mode = WAL").await.unwrap();
+        }
         c.execute(
-            "CREATE TABLE people (sfzh TEXT PRIMARY KEY, xm TEXT, lxdh TEXT, hjdz TEXT, hyzk TEXT, ver INTEGER NOT NULL)",
+            "CREATE TABLE people (sfzh TEXT PRIMARY KEY, xm TEXT, lxdh TEXT, hjdz TEXT, hyzk TEXT, ver BIGINT NOT NULL)",
         )
         .await
         .unwrap();
         c.execute("CREATE INDEX people_ver ON people (ver, sfzh)").await.unwrap();
         let mut tx = c.begin().await.unwrap();
-        for n in 0..rows {
-            sqlx::query("INSERT INTO people VALUES ($1, $2, $3, $4, '已婚', 0)")
-                .bind(key(n))
-                .bind(format!("姓名{n}"))
-                .bind(format!("139{:08}", n % 100_000_000))
-                .bind(format!("河北省石家庄市长安区{n}号"))
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+        if data == Backend::Postgres {
+            // The same rows as row by row below, in one statement.
+            sqlx::query(
+                "INSERT INTO people SELECT lpad(CAST(n AS text), 18, '0'), '姓名' || n, \
+                 '139' || lpad(CAST(n % 100000000 AS text), 8, '0'), '河北省石家庄市长安区' || n || '号', '已婚', 0 \
+                 FROM generate_series(0, $1 - 1) AS n",
+            )
+            .bind(i64::try_from(rows).unwrap())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        } else {
+            for n in 0..rows {
+                sqlx::query("INSERT INTO people VALUES ($1, $2, $3, $4, '已婚', 0)")
+                    .bind(key(n))
+                    .bind(format!("姓名{n}"))
+                    .bind(format!("139{:08}", n % 100_000_000))
+                    .bind(format!("河北省石家庄市长安区{n}号"))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
         }
         tx.commit().await.unwrap();
         c.close().await.unwrap();
     }
     let dst_path = dir.path().join("target.db");
+    let dst = match data {
+        Backend::Sqlite => format!("sqlite://{}", dst_path.display()),
+        Backend::Postgres => fresh_pg_database().await,
+    };
 
     let proxy = Proxy::start(x.s.base.trim_start_matches("http://")).await;
     let (gat_node, gat_key) = x.node("gat_admin", dir.path(), "gat-people").await;
@@ -221,10 +250,9 @@ async fn sync_under_faults(faults: Faults, backend: Backend, default_seeds: &str
     std::fs::write(
         &gat_cfg,
         format!(
-            "platform = \"{}\"\nkey_file = \"{}\"\nnode_id = \"{gat_node}\"\nmax_sync_rows = 5000\n\n[[source]]\nname = \"people\"\nurl = \"sqlite://{}\"\n",
+            "platform = \"{}\"\nkey_file = \"{}\"\nnode_id = \"{gat_node}\"\nmax_sync_rows = 5000\n\n[[source]]\nname = \"people\"\nurl = \"{src_node}\"\n",
             proxy.url(),
             gat_key.display(),
-            src_path.display()
         ),
     )
     .unwrap();
@@ -232,10 +260,9 @@ async fn sync_under_faults(faults: Faults, backend: Backend, default_seeds: &str
     std::fs::write(
         &scjg_cfg,
         format!(
-            "platform = \"{}\"\nkey_file = \"{}\"\nnode_id = \"{scjg_node}\"\n\n[target]\nurl = \"sqlite://{}\"\n",
+            "platform = \"{}\"\nkey_file = \"{}\"\nnode_id = \"{scjg_node}\"\n\n[target]\nurl = \"{dst}\"\n",
             proxy.url(),
             scjg_key.display(),
-            dst_path.display()
         ),
     )
     .unwrap();
@@ -256,7 +283,6 @@ async fn sync_under_faults(faults: Faults, backend: Backend, default_seeds: &str
     let grant =
         x.grant(&code, &["公民身份号码", "姓名", "联系电话", "户籍地址", "婚姻状况"], &["sync"], json!({})).await;
     let gid = grant["id"].as_str().unwrap().to_owned();
-    let dst = format!("sqlite://{}", dst_path.display());
 
     let (mut next_new, mut ver) = (rows, 0u64);
     for seed in seeds {
@@ -346,16 +372,23 @@ async fn sync_under_faults(faults: Faults, backend: Backend, default_seeds: &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_survives_sigkill_of_platform_and_nodes() {
-    sync_under_faults(Faults::Kill, Backend::Sqlite, "1,2,3,4,5").await;
+    sync_under_faults(Faults::Kill, Backend::Sqlite, Backend::Sqlite, "1,2,3,4,5").await;
 }
 
 /// The same with the platform's store on PostgreSQL (where the two halves of a worker write concurrently).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_survives_sigkill_with_the_platform_on_postgres() {
-    sync_under_faults(Faults::Kill, Backend::Postgres, "11,12").await;
+    sync_under_faults(Faults::Kill, Backend::Postgres, Backend::Sqlite, "11,12").await;
+}
+
+/// The same with the provider's table and the consumer's target on PostgreSQL: the first pass reads in `ctid`
+/// order while the writer's updates move rows (a page may meet a row twice, or miss it until the changes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_survives_sigkill_with_postgres_tables() {
+    sync_under_faults(Faults::Kill, Backend::Sqlite, Backend::Postgres, "21,22").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_survives_connection_cuts() {
-    sync_under_faults(Faults::Cut, Backend::Sqlite, "1,2,3,4,5").await;
+    sync_under_faults(Faults::Cut, Backend::Sqlite, Backend::Sqlite, "1,2,3,4,5").await;
 }
