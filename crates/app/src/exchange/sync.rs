@@ -1424,7 +1424,11 @@ async fn produce_stored(
         Some(ahead) => ahead.await.map_err(|e| AppError::Internal(e.into()))??,
         None => p.nodes.request(&mount.node, req, timeout).await.map_err(super::mounts::node_error)?,
     };
-    if let Reply::Failed { code: FailCode::Unsupported, message } = &reply {
+    // `bad_request` to the first page: a node from before `scan_stored` (it answers requests it does not
+    // understand so); key order is what it knows.
+    if let Reply::Failed { code, message } = &reply
+        && (*code == FailCode::Unsupported || (*code == FailCode::BadRequest && prog.position.is_none()))
+    {
         tracing::info!(subscription = %row.id, %message, "the provider's table is read in key order");
         prog.stored = false;
         prog.position = None;
