@@ -32,7 +32,7 @@ use shuqiao_domain::entry::{Entry, Mode};
 use shuqiao_domain::masking::{SubjectHasher, SubjectKind, mask_value, subject_kind_of_item};
 use shuqiao_domain::roles::Role;
 use shuqiao_domain::sharing::{GrantStatus, MaskRule};
-use shuqiao_exchange::{FailCode, Filter, KeyRange, Reply, Request, SyncColumn};
+use shuqiao_exchange::{FailCode, Filter, KeyRange, POSITION_COLUMN, Reply, Request, SyncColumn};
 use shuqiao_store::sync::{self as store, BatchRow, SubscriptionRow};
 use shuqiao_store::ts;
 
@@ -1438,6 +1438,14 @@ async fn produce_stored(
         return Ok(None);
     }
     let reply = refusal(Ok(reply))?;
+    if let Reply::Rows { columns, .. } = &reply
+        && columns.last().map(String::as_str) != Some(POSITION_COLUMN)
+    {
+        let e = AppError::BadGateway(
+            "节点返回的列与请求不符，已拒绝 (the node answered other columns than asked for; refused)".into(),
+        );
+        return Err(refused_reply(p, row, e).await);
+    }
     let mut rows = match checked_rows(reply, asked, limit, true) {
         Ok(r) => r,
         Err(e) => return Err(refused_reply(p, row, e).await),
@@ -1446,10 +1454,16 @@ async fn produce_stored(
     let mut position = None;
     for r in &mut rows {
         match r.pop() {
-            Some(Value::String(at)) => position = Some(at),
+            // `(block,offset)` or a rowid: nothing else is kept as a position (nor sent back).
+            Some(Value::String(at))
+                if at.len() <= 32 && at.bytes().all(|c| c.is_ascii_digit() || b"(),-".contains(&c)) =>
+            {
+                position = Some(at)
+            }
             _ => {
-                let e =
-                    AppError::BadGateway("节点返回的行缺少位置，已拒绝 (a row without its position; refused)".into());
+                let e = AppError::BadGateway(
+                    "节点返回的行位置无效，已拒绝 (a row without a valid position; refused)".into(),
+                );
                 return Err(refused_reply(p, row, e).await);
             }
         }
