@@ -1287,30 +1287,10 @@ async fn produce(p: &Platform, id: &str, handoff: &Handoff, prefetch: &Prefetch)
                 let key = req.clone();
                 prefetch.put(key, tokio::spawn(async move { ask(&pp, &node, req, timeout).await }));
             }
-            let (upserts, subjects) = masked(p, &d, rows);
-            let batch = Batch {
-                kind: "full".into(),
-                columns: d.items.iter().map(|i| i.item.clone()).collect(),
-                upserts,
-                deletes: Vec::new(),
-                range: Some(KeyRange { after: prog.after.clone(), upto: upto.clone() }),
-                fresh: false,
-                drop_columns: Vec::new(),
-                subjects,
-                read_at: ts(now),
-                reason: None,
-            };
+            let range = KeyRange { after: prog.after.clone(), upto: upto.clone() };
+            let batch = full_page(p, &d, rows, Some(range), false, now);
             if last_page {
-                prog.passes += 1;
-                prog.after = None;
-                prog.pass_started_at = None;
-                prog.last_full_at = Some(ts(now));
-                prog.caught_up_at = Some(ts(now));
-                if d.change_column.is_some() {
-                    prog.phase = Phase::Changes;
-                    // From the high-water mark on, inclusive: rows changed during the pass are read again.
-                    prog.change_after = prog.watermark.take().filter(|v| !v.is_null()).map(|v| vec![v]);
-                }
+                end_pass(&mut prog, &d, now);
             } else {
                 prog.after = upto;
             }
@@ -1474,31 +1454,10 @@ async fn produce_stored(
             tokio::spawn(async move { pp.nodes.request(&node, req, timeout).await.map_err(super::mounts::node_error) });
         prefetch.put(scan(position.clone()), h);
     }
-    let (upserts, subjects) = masked(p, d, rows);
     let first = prog.position.is_none();
-    let batch = Batch {
-        kind: "full".into(),
-        columns: d.items.iter().map(|i| i.item.clone()).collect(),
-        upserts,
-        deletes: Vec::new(),
-        range: first.then_some(KeyRange { after: None, upto: None }),
-        fresh: !first,
-        drop_columns: Vec::new(),
-        subjects,
-        read_at: ts(now),
-        reason: None,
-    };
+    let batch = full_page(p, d, rows, first.then_some(KeyRange { after: None, upto: None }), !first, now);
     if last_page {
-        prog.passes += 1;
-        prog.stored = false;
-        prog.position = None;
-        prog.after = None;
-        prog.pass_started_at = None;
-        prog.last_full_at = Some(ts(now));
-        prog.caught_up_at = Some(ts(now));
-        prog.phase = Phase::Changes;
-        // From the high-water mark on, inclusive: rows changed during the pass are read again.
-        prog.change_after = prog.watermark.take().filter(|v| !v.is_null()).map(|v| vec![v]);
+        end_pass(&mut prog, d, now);
     } else {
         prog.position = position;
     }
@@ -1506,14 +1465,48 @@ async fn produce_stored(
     Ok(None)
 }
 
-/// Source rows masked per the grant, and the subjects (keyed hashes) they name, in order.
-fn masked(p: &Platform, d: &Data, rows: Vec<Vec<Value>>) -> (Vec<Vec<Value>>, Vec<String>) {
+/// A page of a full pass: the source rows masked per the grant, with the subjects (keyed hashes) they name.
+fn full_page(
+    p: &Platform,
+    d: &Data,
+    rows: Vec<Vec<Value>>,
+    range: Option<KeyRange>,
+    fresh: bool,
+    now: time::OffsetDateTime,
+) -> Batch {
     let mut subjects = BTreeSet::new();
     let key = p.subject_key.bytes();
     let hasher = SubjectHasher::new(key);
     let kinds = item_kinds(d);
     let upserts = rows.into_iter().map(|r| mask_row(d, &kinds, key, &hasher, r, &mut subjects)).collect();
-    (upserts, subjects.into_iter().collect())
+    Batch {
+        kind: "full".into(),
+        columns: d.items.iter().map(|i| i.item.clone()).collect(),
+        upserts,
+        deletes: Vec::new(),
+        range,
+        fresh,
+        drop_columns: Vec::new(),
+        subjects: subjects.into_iter().collect(),
+        read_at: ts(now),
+        reason: None,
+    }
+}
+
+/// The progress after a full pass's last page (in either order): the changes follow, from the high-water mark on
+/// (inclusive: rows changed during the pass are read again), if the table has a change column.
+fn end_pass(prog: &mut Progress, d: &Data, now: time::OffsetDateTime) {
+    prog.passes += 1;
+    prog.stored = false;
+    prog.position = None;
+    prog.after = None;
+    prog.pass_started_at = None;
+    prog.last_full_at = Some(ts(now));
+    prog.caught_up_at = Some(ts(now));
+    if d.change_column.is_some() {
+        prog.phase = Phase::Changes;
+        prog.change_after = prog.watermark.take().filter(|v| !v.is_null()).map(|v| vec![v]);
+    }
 }
 
 /// A provider's reply refused (columns not asked for, ragged rows, too many rows): audited, then the error.

@@ -28,32 +28,55 @@ async fn connect(x: &X, node: &str, key: &NodeKey) -> (super::hostile_node::Ws, 
     }
 }
 
-async fn hostile_sync(b: Backend) {
+/// Both hostile nodes connected, a table mounted (with `change_column` if given) and checked, and `scjg_user`
+/// subscribed to 公民身份号码 and 姓名 of it.
+struct Subscribed {
+    x: X,
+    provider: super::hostile_node::Ws,
+    p_key: SessionKey,
+    consumer: super::hostile_node::Ws,
+    c_key: SessionKey,
+    id: String,
+    object: String,
+    zhang: String,
+}
+
+/// The source table's columns as the hostile provider describes them.
+fn source_columns(change_column: Option<&str>) -> Vec<Column> {
+    ["sfzh", "xm", "lxdh", "hjdz", "hyzk"]
+        .into_iter()
+        .chain(change_column)
+        .map(|c| Column { name: c.into(), data_type: "TEXT".into() })
+        .collect()
+}
+
+async fn subscribe(b: Backend, change_column: Option<&str>) -> Subscribed {
     let x = X::with_args(b, &["--sync-poll-ms", "100"]).await;
     let gat_key = NodeKey::generate().unwrap();
     let scjg_key = NodeKey::generate().unwrap();
     let gat_node = register(&x, "gat_admin", "gat-hostile", &gat_key).await;
     let scjg_node = register(&x, "scjg_admin", "scjg-hostile", &scjg_key).await;
     let (mut provider, p_key) = connect(&x, &gat_node, &gat_key).await;
-    let (mut consumer, c_key) = connect(&x, &scjg_node, &scjg_key).await;
+    let (consumer, c_key) = connect(&x, &scjg_node, &scjg_key).await;
     wait_connected(&x, &gat_node, true).await;
 
     let code = x.entry(&["sync"]).await;
     let mount_path = format!("catalog/{code}/mount");
-    let mount = json!({
+    let mut mount = json!({
         "kind": "table", "node": gat_node, "source": {"name": "hukou", "table": "residents"},
         "key_columns": ["sfzh"],
         "column_map": {"公民身份号码": "sfzh", "姓名": "xm", "联系电话": "lxdh", "户籍地址": "hjdz", "婚姻状况": "hyzk"}
     });
+    if let Some(cc) = change_column {
+        mount["change_column"] = json!(cc);
+    }
     let (st, m) = x.put("gat_catalog", &mount_path, mount).await;
     assert_eq!(st, StatusCode::OK, "{m}");
     let check = async { x.post("gat_catalog", &format!("{mount_path}/check"), json!({})).await };
     let serve = async {
         let (id, req) = next_request(&mut provider).await;
         assert!(matches!(req, Request::Columns { .. }), "{req:?}");
-        let columns = ["sfzh", "xm", "lxdh", "hjdz", "hyzk"]
-            .map(|c| Column { name: c.into(), data_type: "TEXT".into() })
-            .to_vec();
+        let columns = source_columns(change_column);
         send(&mut provider, &answer(&p_key, id, &Reply::Columns { columns })).await;
     };
     let ((st, check), ()) = tokio::join!(check, serve);
@@ -65,7 +88,11 @@ async fn hostile_sync(b: Backend) {
     assert_eq!(st, StatusCode::CREATED, "{sub}");
     let id = sub["id"].as_str().unwrap().to_owned();
     let object = format!("subscription:{id}");
-    let zhang = id_card("13010219800101001");
+    Subscribed { x, provider, p_key, consumer, c_key, id, object, zhang: id_card("13010219800101001") }
+}
+
+async fn hostile_sync(b: Backend) {
+    let Subscribed { x, mut provider, p_key, mut consumer, c_key, id, object, zhang } = subscribe(b, None).await;
 
     // The provider's node: the first page carries a column nobody asked for; later pages are honest.
     let scans = Arc::new(AtomicU64::new(0));
@@ -158,43 +185,8 @@ on_both!(hostile_nodes_in_table_sync, hostile_sync);
 /// refused and audited, and neither reaches the consumer, the bus or the audit log; the honest page that follows
 /// is delivered as the pass's first page (the target emptied first, not `fresh`).
 async fn hostile_stored_pages(b: Backend) {
-    let x = X::with_args(b, &["--sync-poll-ms", "100"]).await;
-    let gat_key = NodeKey::generate().unwrap();
-    let scjg_key = NodeKey::generate().unwrap();
-    let gat_node = register(&x, "gat_admin", "gat-hostile", &gat_key).await;
-    let scjg_node = register(&x, "scjg_admin", "scjg-hostile", &scjg_key).await;
-    let (mut provider, p_key) = connect(&x, &gat_node, &gat_key).await;
-    let (mut consumer, c_key) = connect(&x, &scjg_node, &scjg_key).await;
-    wait_connected(&x, &gat_node, true).await;
-
-    let code = x.entry(&["sync"]).await;
-    let mount_path = format!("catalog/{code}/mount");
-    let mount = json!({
-        "kind": "table", "node": gat_node, "source": {"name": "hukou", "table": "residents"},
-        "key_columns": ["sfzh"], "change_column": "ver",
-        "column_map": {"公民身份号码": "sfzh", "姓名": "xm", "联系电话": "lxdh", "户籍地址": "hjdz", "婚姻状况": "hyzk"}
-    });
-    let (st, m) = x.put("gat_catalog", &mount_path, mount).await;
-    assert_eq!(st, StatusCode::OK, "{m}");
-    let columns = ["sfzh", "xm", "lxdh", "hjdz", "hyzk", "ver"]
-        .map(|c| Column { name: c.into(), data_type: "TEXT".into() })
-        .to_vec();
-    let check = async { x.post("gat_catalog", &format!("{mount_path}/check"), json!({})).await };
-    let serve = async {
-        let (id, req) = next_request(&mut provider).await;
-        assert!(matches!(req, Request::Columns { .. }), "{req:?}");
-        send(&mut provider, &answer(&p_key, id, &Reply::Columns { columns: columns.clone() })).await;
-    };
-    let ((st, check), ()) = tokio::join!(check, serve);
-    assert_eq!(check["ok"], true, "{st} {check}");
-    let grant = x.grant(&code, &["公民身份号码", "姓名"], &["sync"], json!({})).await;
-    let (st, sub) = x
-        .post("scjg_user", "subscriptions", json!({"grant": grant["id"], "node": scjg_node, "target_table": "copy"}))
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{sub}");
-    let id = sub["id"].as_str().unwrap().to_owned();
-    let object = format!("subscription:{id}");
-    let zhang = id_card("13010219800101001");
+    let Subscribed { x, mut provider, p_key, mut consumer, c_key, id, object, zhang } = subscribe(b, Some("ver")).await;
+    let columns = source_columns(Some("ver"));
 
     let pages = Arc::new(AtomicU64::new(0));
     let provider_task = {
