@@ -261,11 +261,8 @@ impl SqlSource {
                 sql.push_str(&format!(" ORDER BY {alias} LIMIT {}", plan.limit));
                 let mut rows = lite.fetch(&Statement { sql, binds }).await?;
                 for r in &mut rows {
-                    if let Some(Value::Number(n)) = r.last() {
-                        let text = n.to_string();
-                        if let Some(last) = r.last_mut() {
-                            *last = Value::String(text);
-                        }
+                    if let Some(last @ Value::Number(_)) = r.last_mut() {
+                        *last = Value::String(last.to_string());
                     }
                 }
                 rows

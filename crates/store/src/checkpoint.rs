@@ -37,8 +37,8 @@ struct Pace {
 }
 
 /// The store's pace: every 100 ms; restart past 64 MB of 4 KB pages. The writer stops for its checkpoint (what
-/// was written since the thread's pass, and two syncs) once per this much log, so not too often. (The store's own tests restart past 1 MB, so that
-/// they need not write much to see it.)
+/// was written since the thread's pass, and two syncs) once per this much log, so not too often. (The store's own
+/// tests restart past 1 MB, so that they need not write much to see it.)
 const PACE: Pace = if cfg!(test) {
     Pace { every: Duration::from_millis(20), restart_frames: 256 }
 } else {

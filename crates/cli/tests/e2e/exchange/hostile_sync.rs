@@ -91,6 +91,19 @@ async fn subscribe(b: Backend, change_column: Option<&str>) -> Subscribed {
     Subscribed { x, provider, p_key, consumer, c_key, id, object, zhang: id_card("13010219800101001") }
 }
 
+/// The subscription once its first batch is applied (within 30 s).
+async fn first_applied(x: &X, id: &str, what: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, s) = x.get("scjg_user", &format!("subscriptions/{id}")).await;
+        if s["checkpoint"].as_u64() >= Some(1) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{what} never applied: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn hostile_sync(b: Backend) {
     let Subscribed { x, mut provider, p_key, mut consumer, c_key, id, object, zhang } = subscribe(b, None).await;
 
@@ -156,15 +169,7 @@ async fn hostile_sync(b: Backend) {
     );
 
     // Afterwards the honest answers go through: batch 1 is applied and acknowledged, nothing else was.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let s = loop {
-        let (_, s) = x.get("scjg_user", &format!("subscriptions/{id}")).await;
-        if s["checkpoint"].as_u64() >= Some(1) {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "batch 1 never applied: {s}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let s = first_applied(&x, &id, "batch 1").await;
     assert_eq!(s["rows_upserted"], 1, "{s}");
     let (_, batches) = x.get("scjg_user", &format!("subscriptions/{id}/batches")).await;
     let first: &Value = &batches["items"][0];
@@ -273,15 +278,7 @@ async fn hostile_stored_pages(b: Backend) {
     wait_event(&x, "data.sync", refused("other columns than asked for")).await;
     wait_event(&x, "data.sync", refused("valid position")).await;
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let s = loop {
-        let (_, s) = x.get("scjg_user", &format!("subscriptions/{id}")).await;
-        if s["checkpoint"].as_u64() >= Some(1) {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the honest page never applied: {s}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let s = first_applied(&x, &id, "the honest page").await;
     assert_eq!(s["rows_upserted"], 1, "{s}");
     assert_eq!(s["full_passes"], 1, "{s}");
     assert!(!x.all_events().await.iter().any(|e| e.to_string().contains("不该给的")), "the refused value is nowhere");
